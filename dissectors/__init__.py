@@ -1,0 +1,5 @@
+"""Pure protocol decoders for otsec (standard library only).
+
+Every dissector is sans-IO: bytes in, typed records or named anomalies out.
+Nothing in this package opens sockets, reads clocks, logs or raises alerts.
+"""

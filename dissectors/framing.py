@@ -1,0 +1,118 @@
+"""Stream framing: turn the in-order bytes of one TCP direction into whole PDUs.
+
+A :class:`Framer` is bound to one direction of one flow. The reassembly stage feeds it
+whatever bytes arrive in order (half a PDU, exactly one, five and a half ...); the framer
+keeps an incomplete tail buffered ("need more") and returns every complete PDU. After a
+gap in the stream it drops the partial PDU it held, because the bytes that would have
+completed it are lost, and looks for the next PDU boundary.
+
+:class:`LengthFramer` covers every protocol whose header announces the PDU length
+(Modbus MBAP, TPKT, DNP3 link frames, the simple test framer): the protocol supplies a
+function that reads a header and returns the total PDU length, or a negative number when
+the header is invalid. Framers never raise on bad input; they record a named anomaly in
+:attr:`Framer.anomalies` and resynchronise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+
+class Framer(Protocol):
+    """Bytes in, whole PDUs out (the contract the reassembly stage relies on)."""
+
+    #: ``(name, detail)`` of framing anomalies since the caller last cleared the list.
+    anomalies: list[tuple[str, str]]
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Append in-order stream bytes; return the PDUs they complete, oldest first."""
+        ...
+
+    def gap(self) -> None:
+        """Bytes were lost before the next :meth:`feed`: drop any partial PDU."""
+        ...
+
+    @property
+    def pending(self) -> int:
+        """Number of bytes buffered while waiting for the rest of a PDU."""
+        ...
+
+
+#: Reads the start of a PDU (at least ``header_len`` bytes) and returns the PDU's total
+#: length in bytes, or a negative value when the bytes cannot be the start of a PDU.
+LengthOf = Callable[[bytes | bytearray, int], int]
+#: Given the buffer and the offset of an invalid header, return the offset to retry from
+#: (greater than the given one), or -1 to drop everything buffered.
+Resync = Callable[[bytes | bytearray, int], int]
+
+
+class LengthFramer:
+    """Framer for protocols whose fixed-size header carries the PDU length.
+
+    ``length_of(buf, off)`` is called once at least ``header_len`` bytes are available at
+    ``off``. A PDU longer than ``max_pdu`` or an invalid header records the anomaly
+    ``<protocol>.invalid_length`` / ``<protocol>.invalid_header`` and the framer
+    resynchronises: with ``resync`` when given, else by dropping what it holds.
+    """
+
+    __slots__ = ("_buf", "_length_of", "_resync", "anomalies", "header_len", "max_pdu", "protocol")
+
+    def __init__(
+        self,
+        protocol: str,
+        header_len: int,
+        length_of: LengthOf,
+        *,
+        max_pdu: int = 65535,
+        resync: Resync | None = None,
+    ) -> None:
+        if header_len < 1:
+            raise ValueError("header_len must be at least 1")
+        self.protocol = protocol
+        self.header_len = header_len
+        self.max_pdu = max_pdu
+        self._length_of = length_of
+        self._resync = resync
+        self._buf = b""
+        self.anomalies: list[tuple[str, str]] = []
+
+    @property
+    def pending(self) -> int:
+        return len(self._buf)
+
+    def gap(self) -> None:
+        self._buf = b""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        buf = self._buf + data if self._buf else data
+        out: list[bytes] = []
+        off = 0
+        n = len(buf)
+        hl = self.header_len
+        while n - off >= hl:
+            size = self._length_of(buf, off)
+            if size < hl or size > self.max_pdu:
+                if size < 0:
+                    self.anomalies.append(
+                        (f"{self.protocol}.invalid_header", f"at stream byte {off}")
+                    )
+                else:
+                    self.anomalies.append(
+                        (
+                            f"{self.protocol}.invalid_length",
+                            f"PDU length {size} at stream byte {off}",
+                        )
+                    )
+                nxt = self._resync(buf, off) if self._resync is not None else -1
+                if nxt <= off:
+                    off = n
+                    break
+                off = nxt
+                continue
+            if n - off < size:
+                break
+            out.append(buf[off : off + size] if off or size != n else buf)
+            off += size
+        self._buf = buf[off:] if off < n else b""
+        return out

@@ -1,0 +1,138 @@
+"""otsec settings: every limit with a documented default, loadable from a TOML file.
+
+```toml
+[flows]
+max_flows = 65536
+tcp_established_timeout = 3600.0
+
+[reassembly]
+max_ooo_bytes_per_stream = 262144
+```
+
+Unknown keys are an error (a typo must not silently leave a default in force).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """The configuration file is unreadable or holds an invalid setting (one-line message)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowLimits:
+    #: Flows held at once; when full, the least recently seen 1/16 are evicted (reported).
+    max_flows: int = 65536
+    #: Idle seconds (packet time) before an established TCP flow is closed.
+    tcp_established_timeout: float = 3600.0
+    #: Idle seconds before a TCP flow that never completed its handshake is closed.
+    tcp_handshake_timeout: float = 30.0
+    #: Seconds a TCP flow is kept after FIN from both sides or RST (late retransmissions).
+    tcp_closed_timeout: float = 10.0
+    #: Idle seconds before a UDP flow is closed.
+    udp_timeout: float = 120.0
+    #: How often (packet time, seconds) idle flows are looked for.
+    sweep_interval: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReassemblyLimits:
+    #: Out-of-order bytes one TCP direction may buffer before its hole is skipped.
+    max_ooo_bytes_per_stream: int = 256 * 1024
+    #: Out-of-order segments one TCP direction may buffer.
+    max_ooo_segments_per_stream: int = 256
+    #: Out-of-order bytes all streams together may buffer.
+    max_ooo_bytes_total: int = 32 * 1024 * 1024
+
+
+#: TCP/UDP server ports of industrial protocols (flow orientation, reporting).
+DEFAULT_ICS_PORTS: dict[int, str] = {
+    102: "s7comm",
+    502: "modbus",
+    20000: "dnp3",
+    2404: "iec104",
+    44818: "enip",
+    2222: "enip-io",
+    47808: "bacnet",
+    4840: "opcua",
+    1911: "fox",
+    4911: "fox-tls",
+    789: "redlion",
+    9600: "omron-fins",
+    5007: "melsec",
+    18245: "ge-srtp",
+    20547: "proconos",
+    1962: "pcworx",
+    34962: "profinet-rt",
+    34963: "profinet-rt",
+    34964: "profinet-cm",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    flows: FlowLimits = field(default_factory=FlowLimits)
+    reassembly: ReassemblyLimits = field(default_factory=ReassemblyLimits)
+    #: Server port -> protocol name for the industrial protocols otsec reports on.
+    ics_ports: dict[int, str] = field(default_factory=lambda: dict(DEFAULT_ICS_PORTS))
+
+
+_SECTIONS: dict[str, type[Any]] = {"flows": FlowLimits, "reassembly": ReassemblyLimits}
+
+
+def _section(cls: type[Any], name: str, values: dict[str, Any], path: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"{path}: unknown setting [{name}] {key}")
+        default = getattr(cls(), key)
+        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not type(default):
+            raise ConfigError(
+                f"{path}: [{name}] {key} must be {type(default).__name__}, got {value!r}"
+            )
+        if value < 0 or (isinstance(value, int) and value == 0):
+            raise ConfigError(f"{path}: [{name}] {key} must be positive, got {value!r}")
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def load(path: str | Path | None) -> Settings:
+    """Settings from a TOML file, defaults for everything the file does not name."""
+    settings = Settings()
+    if path is None:
+        return settings
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc})") from None
+    for name, values in data.items():
+        if name == "ics_ports":
+            if not isinstance(values, dict):
+                raise ConfigError(f"{path}: [ics_ports] must be a table of port = name")
+            ports = dict(settings.ics_ports)
+            for port, proto in values.items():
+                if not port.isdigit() or not 0 < int(port) < 65536 or not isinstance(proto, str):
+                    raise ConfigError(f"{path}: [ics_ports] bad entry {port} = {proto!r}")
+                ports[int(port)] = proto
+            settings = replace(settings, ics_ports=ports)
+        elif name in _SECTIONS:
+            if not isinstance(values, dict):
+                raise ConfigError(f"{path}: [{name}] must be a table")
+            settings = replace(
+                settings, **{name: _section(_SECTIONS[name], name, values, str(path))}
+            )
+        else:
+            raise ConfigError(f"{path}: unknown section [{name}]")
+    return settings

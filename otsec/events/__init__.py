@@ -1,0 +1,1 @@
+"""The shared vocabulary of otsec's stages: anomaly names and event records."""

@@ -1,0 +1,136 @@
+"""Binding flows to application handlers, and the handler that runs framers.
+
+The :class:`ServiceRegistry` maps a server port (TCP and/or UDP) to a service name and a
+factory that builds the handler for one flow. The pipeline asks the registry when a flow
+is created; flows on no registered port get no handler and cost nothing beyond their
+counters (no reassembly, no copies).
+
+:class:`FramedApp` is the handler the protocol issues plug into: one framer per direction
+(:mod:`dissectors.framing`), each complete PDU handed to a callback, framing anomalies
+reported, gaps passed on so the framer resynchronises. :class:`StreamCounter` is the
+handler for industrial ports that have no dissector yet: it proves the reassembly path and
+counts the in-order bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dissectors.framing import Framer
+from otsec.flows.table import Flow, FlowApp
+
+AppFactory = Callable[[Flow], FlowApp]
+#: (flow, from_originator, pdu bytes, timestamp)
+PduCallback = Callable[[Flow, bool, bytes, float], None]
+#: (anomaly name, timestamp, flow, detail)
+AnomalyCallback = Callable[[str, float, Flow | None, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    name: str
+    factory: AppFactory
+    tcp: bool = True
+    udp: bool = False
+
+
+class ServiceRegistry:
+    """Port -> service; a flow is bound by its responder (server) port."""
+
+    def __init__(self) -> None:
+        self._tcp: dict[int, Service] = {}
+        self._udp: dict[int, Service] = {}
+
+    def register(self, port: int, service: Service) -> None:
+        if service.tcp:
+            self._tcp[port] = service
+        if service.udp:
+            self._udp[port] = service
+
+    def lookup(self, flow: Flow) -> Service | None:
+        ports = self._tcp if flow.transport == 6 else self._udp
+        return ports.get(flow.resp_port) or ports.get(flow.orig_port)
+
+    def bind(self, flow: Flow) -> FlowApp | None:
+        """The :data:`~otsec.flows.table.Binder` the flow table calls for a new flow."""
+        service = self.lookup(flow)
+        if service is None:
+            return None
+        flow.service = service.name
+        return service.factory(flow)
+
+    @property
+    def ports(self) -> dict[int, str]:
+        out = {p: s.name for p, s in self._udp.items()}
+        out.update((p, s.name) for p, s in self._tcp.items())
+        return out
+
+
+class FramedApp:
+    """Feeds each direction's ordered bytes to its own framer; PDUs go to ``on_pdu``."""
+
+    __slots__ = ("flow", "incomplete", "on_anomaly", "on_pdu", "orig", "pdus", "resp")
+
+    def __init__(
+        self, flow: Flow, orig: Framer, resp: Framer, on_pdu: PduCallback,
+        on_anomaly: AnomalyCallback,
+    ) -> None:  # fmt: skip
+        self.flow = flow
+        self.orig = orig
+        self.resp = resp
+        self.on_pdu = on_pdu
+        self.on_anomaly = on_anomaly
+        self.pdus = 0
+        self.incomplete = 0
+
+    def data(self, from_orig: bool, data: bytes, ts: float) -> None:
+        framer = self.orig if from_orig else self.resp
+        pdus = framer.feed(data)
+        if framer.anomalies:
+            for name, detail in framer.anomalies:
+                self.on_anomaly(name, ts, self.flow, detail)
+            framer.anomalies.clear()
+        for pdu in pdus:
+            self.pdus += 1
+            self.on_pdu(self.flow, from_orig, pdu, ts)
+
+    def gap(self, from_orig: bool, size: int, ts: float) -> None:
+        (self.orig if from_orig else self.resp).gap()
+
+    def datagram(self, from_orig: bool, data: bytes, ts: float) -> None:
+        self.data(from_orig, data, ts)
+        (self.orig if from_orig else self.resp).gap()  # a datagram never continues
+
+    def close(self, ts: float) -> None:
+        for framer in (self.orig, self.resp):
+            if framer.pending:
+                self.incomplete += 1
+            framer.gap()
+
+
+class StreamCounter:
+    """Handler for a port whose dissector does not exist yet: counts reassembled bytes."""
+
+    __slots__ = ("bytes", "chunks", "gaps", "stats")
+
+    def __init__(self, stats: dict[str, int]) -> None:
+        self.stats = stats
+        self.bytes = 0
+        self.chunks = 0
+        self.gaps = 0
+
+    def data(self, from_orig: bool, data: bytes, ts: float) -> None:
+        self.bytes += len(data)
+        self.chunks += 1
+
+    def gap(self, from_orig: bool, size: int, ts: float) -> None:
+        self.gaps += 1
+
+    def datagram(self, from_orig: bool, data: bytes, ts: float) -> None:
+        self.data(from_orig, data, ts)
+
+    def close(self, ts: float) -> None:
+        stats = self.stats
+        stats["stream_bytes"] = stats.get("stream_bytes", 0) + self.bytes
+        stats["stream_chunks"] = stats.get("stream_chunks", 0) + self.chunks

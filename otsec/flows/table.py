@@ -1,0 +1,296 @@
+"""The bidirectional flow table.
+
+A flow is keyed by its 5-tuple plus VLAN. The table keeps one dict per transport whose
+keys are the *directional* flow keys of :func:`otsec.capture.decode.decode` (addresses,
+ports and VLAN as bytes, cut straight from the frame); both directions of a flow are
+entered, each mapping to ``(flow, from_originator)``, so a packet finds its flow and its
+direction with a single dict lookup.
+
+The originator is the side that sent the SYN; for a flow whose start was not captured
+(and for UDP) it is the client side by port: the side *not* using a well-known server
+port (502, 102, 20000, 53, 80 ...), else the side with the higher port, else the first
+sender.
+
+Flows end on idle timeouts that depend on their state (handshake, established, closed,
+UDP), when a closed TCP 5-tuple is reused by a new SYN, when the table is full (the least
+recently seen flows are evicted, and reported as such) and at the end of the input. Every
+ending goes through :meth:`FlowTable.end`, which flushes the flow's reassembly and tells
+the ``on_end`` callback why the flow ended.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from typing import Protocol
+
+from otsec.capture.decode import ACK, FIN, RST, SYN, TCP, ip_text, make_key, split_key
+from otsec.config import FlowLimits
+from otsec.flows.keys import community_id
+from otsec.flows.tcp_stream import ReassemblyContext, TcpStream
+
+# TCP states
+SYN_SENT = 0  # SYN seen, no SYN-ACK yet
+ESTABLISHED = 1  # handshake answered, or data seen without a handshake (mid-stream)
+CLOSING = 2  # FIN from one side
+CLOSED = 3  # FIN from both sides, or RST
+UDP_STATE = 4
+
+STATE_NAMES = ("syn_sent", "established", "closing", "closed", "udp")
+
+Addr = bytes
+Key = bytes
+
+
+class FlowApp(Protocol):
+    """Per-flow application handler: receives ordered stream bytes and datagrams."""
+
+    def data(self, from_orig: bool, data: bytes, ts: float) -> None: ...
+
+    def gap(self, from_orig: bool, size: int, ts: float) -> None: ...
+
+    def datagram(self, from_orig: bool, data: bytes, ts: float) -> None: ...
+
+    def close(self, ts: float) -> None: ...
+
+
+class Flow:
+    """One bidirectional conversation; ``orig_*`` is the originator (client) side."""
+
+    __slots__ = (
+        "_community_id",
+        "app",
+        "end_reason",
+        "fid",
+        "first_ts",
+        "key",
+        "last_ts",
+        "midstream",
+        "orig_bytes",
+        "orig_flags",
+        "orig_ip",
+        "orig_pkts",
+        "orig_port",
+        "orig_stream",
+        "resp_bytes",
+        "resp_flags",
+        "resp_ip",
+        "resp_pkts",
+        "resp_port",
+        "resp_stream",
+        "rkey",
+        "service",
+        "state",
+        "transport",
+        "vlan",
+    )
+
+    def __init__(
+        self, fid: int, transport: int, vlan: int, orig: tuple[Addr, int],
+        resp: tuple[Addr, int], ts: float,
+    ) -> None:  # fmt: skip
+        self.fid = fid
+        #: Flow keys of the originator's and the responder's packets.
+        self.key = make_key(orig[0], resp[0], orig[1], resp[1], vlan)
+        self.rkey = make_key(resp[0], orig[0], resp[1], orig[1], vlan)
+        self.transport = transport
+        self.vlan = vlan
+        self.orig_ip, self.orig_port = orig
+        self.resp_ip, self.resp_port = resp
+        self.first_ts = ts
+        self.last_ts = ts
+        self.orig_pkts = self.orig_bytes = self.resp_pkts = self.resp_bytes = 0
+        self.orig_flags = self.resp_flags = 0
+        self.state = UDP_STATE if transport != TCP else ESTABLISHED
+        self.midstream = False
+        self.service: str | None = None
+        self.app: FlowApp | None = None
+        self.orig_stream: TcpStream | None = None
+        self.resp_stream: TcpStream | None = None
+        self.end_reason: str | None = None
+        self._community_id: str | None = None
+
+    @property
+    def community_id(self) -> str:
+        """Community ID v1 (ECS ``network.community_id``), computed on first use."""
+        cid = self._community_id
+        if cid is None:
+            cid = self._community_id = community_id(
+                self.transport, self.orig_ip, self.resp_ip, self.orig_port, self.resp_port
+            )
+        return cid
+
+    @property
+    def state_name(self) -> str:
+        return STATE_NAMES[self.state]
+
+    @property
+    def transport_name(self) -> str:
+        return "tcp" if self.transport == TCP else "udp"
+
+    def __repr__(self) -> str:
+        return (
+            f"<Flow {self.fid} {self.transport_name} {ip_text(self.orig_ip)}:{self.orig_port}"
+            f" -> {ip_text(self.resp_ip)}:{self.resp_port} vlan={self.vlan} {self.state_name}>"
+        )
+
+
+def tcp_control(flow: Flow, fwd: bool, flags: int) -> None:
+    """Advance the TCP state machine on a packet with SYN, FIN or RST."""
+    if flags & RST:
+        flow.state = CLOSED
+    elif flags & FIN:
+        if flow.state != CLOSED:
+            other = flow.resp_flags if fwd else flow.orig_flags
+            flow.state = CLOSED if other & FIN else CLOSING
+    elif flags & SYN and flags & ACK and flow.state == SYN_SENT:
+        flow.state = ESTABLISHED
+
+
+#: Decides, when a flow is created, which application handler (if any) follows it.
+Binder = Callable[[Flow], FlowApp | None]
+EndCallback = Callable[[Flow, str, float], None]
+AnomalyCallback = Callable[[str, float, Flow | None, str], None]
+
+
+class FlowTable:
+    """Flow lookup, creation, expiry and eviction (see the module docstring)."""
+
+    def __init__(
+        self,
+        limits: FlowLimits,
+        server_ports: frozenset[int] | set[int],
+        reassembly: ReassemblyContext,
+        *,
+        binder: Binder | None = None,
+        on_end: EndCallback | None = None,
+        on_anomaly: AnomalyCallback | None = None,
+    ) -> None:
+        self.limits = limits
+        self.server_ports = frozenset(server_ports)
+        self.reassembly = reassembly
+        self.binder = binder
+        self.on_end = on_end
+        self.on_anomaly = on_anomaly
+        self.tcp: dict[Key, tuple[Flow, bool]] = {}
+        self.udp: dict[Key, tuple[Flow, bool]] = {}
+        self.active: dict[int, Flow] = {}
+        self.next_fid = 1
+        self.next_sweep = 0.0
+        self.now = 0.0
+        # counters
+        self.created_tcp = 0
+        self.created_udp = 0
+        self.evicted = 0
+        self.ended: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.active)
+
+    # -- creation --------------------------------------------------------------------
+
+    def create(self, transport: int, key: Key, flags: int, ts: float) -> tuple[Flow, bool]:
+        """Create the flow for a packet that matched none; return its ``(flow, fwd)`` entry."""
+        if len(self.active) >= self.limits.max_flows:
+            self._make_room(ts)
+        src, dst, sport, dport, vlan = split_key(key)
+        if transport == TCP and flags & SYN:
+            src_is_orig = not flags & ACK
+        else:
+            src_is_orig = self._src_is_client(sport, dport)
+        if src_is_orig:
+            flow = Flow(self.next_fid, transport, vlan, (src, sport), (dst, dport), ts)
+        else:
+            flow = Flow(self.next_fid, transport, vlan, (dst, dport), (src, sport), ts)
+        self.next_fid += 1
+        if transport == TCP:
+            self.created_tcp += 1
+            if flags & SYN and not flags & ACK:
+                flow.state = SYN_SENT
+            elif not flags & SYN:
+                flow.midstream = True
+            table = self.tcp
+        else:
+            self.created_udp += 1
+            table = self.udp
+        fwd_entry = (flow, True)
+        rev_entry = (flow, False)
+        table[flow.key] = fwd_entry
+        table[flow.rkey] = rev_entry
+        self.active[flow.fid] = flow
+        if self.binder is not None:
+            app = self.binder(flow)
+            if app is not None:
+                flow.app = app
+                if transport == TCP:
+                    flow.orig_stream = TcpStream(app, True, self.reassembly, flow)
+                    flow.resp_stream = TcpStream(app, False, self.reassembly, flow)
+        return fwd_entry if src_is_orig else rev_entry
+
+    def _src_is_client(self, sport: int, dport: int) -> bool:
+        servers = self.server_ports
+        if dport in servers and sport not in servers:
+            return True
+        if sport in servers and dport not in servers:
+            return False
+        if sport != dport and (sport < 1024 or dport < 1024):
+            return sport > dport
+        return True
+
+    # -- ending ----------------------------------------------------------------------
+
+    def end(self, flow: Flow, reason: str, ts: float) -> None:
+        """Remove a flow, flush its reassembly and application state, report it."""
+        if self.active.pop(flow.fid, None) is None:
+            return
+        table = self.tcp if flow.transport == TCP else self.udp
+        table.pop(flow.key, None)
+        table.pop(flow.rkey, None)
+        flow.end_reason = reason
+        self.ended[reason] = self.ended.get(reason, 0) + 1
+        if flow.orig_stream is not None:
+            flow.orig_stream.flush(ts)
+        if flow.resp_stream is not None:
+            flow.resp_stream.flush(ts)
+        if flow.app is not None:
+            flow.app.close(ts)
+        if self.on_end is not None:
+            self.on_end(flow, reason, ts)
+
+    def timeout_of(self, flow: Flow) -> float:
+        limits = self.limits
+        state = flow.state
+        if state in (ESTABLISHED, CLOSING):
+            return limits.tcp_established_timeout
+        if state == UDP_STATE:
+            return limits.udp_timeout
+        if state == CLOSED:
+            return limits.tcp_closed_timeout
+        return limits.tcp_handshake_timeout
+
+    def sweep(self, now: float) -> int:
+        """End every flow idle longer than its state's timeout; return how many ended."""
+        self.now = now
+        self.next_sweep = now + self.limits.sweep_interval
+        expired = [f for f in self.active.values() if now - f.last_ts > self.timeout_of(f)]
+        for flow in expired:
+            self.end(flow, "timeout", flow.last_ts)
+        return len(expired)
+
+    def _make_room(self, ts: float) -> None:
+        self.sweep(ts)
+        excess = len(self.active) - self.limits.max_flows + 1
+        if excess <= 0:
+            return
+        count = max(excess, self.limits.max_flows // 16)
+        victims = heapq.nsmallest(count, self.active.values(), key=lambda f: f.last_ts)
+        for flow in victims:
+            self.evicted += 1
+            if self.on_anomaly is not None:
+                self.on_anomaly("flow.evicted", ts, flow, f"table full ({self.limits.max_flows})")
+            self.end(flow, "evicted", ts)
+
+    def flush(self, ts: float, reason: str = "end_of_input") -> None:
+        """End every flow (end of the input)."""
+        for flow in list(self.active.values()):
+            self.end(flow, reason, max(ts, flow.last_ts))

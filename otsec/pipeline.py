@@ -1,0 +1,227 @@
+"""The pipeline: the one module that knows the order of the stages.
+
+capture (records) -> decode (L2-L4) -> flows (table, TCP reassembly, framing) -> ...
+
+:meth:`Pipeline.feed` is the per-packet loop. It is written for speed: locals for every
+attribute it touches, the TCP fast path first, no per-packet allocation beyond the decode
+tuple and the flow key, and payload bytes copied only for flows an application handler
+follows. Everything rare (new flows, control flags, anomalies, ARP) leaves the loop
+through a method call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from otsec.capture.decode import ANOMALY, ARP, OTHER, SEQ_ACK, SYN, TCP, UDP, decode
+from otsec.capture.pcapfile import CaptureReader
+from otsec.config import Settings
+from otsec.flows.session import Service, ServiceRegistry, StreamCounter
+from otsec.flows.table import CLOSED, Flow, FlowTable, tcp_control
+from otsec.flows.tcp_stream import ReassemblyContext
+
+#: Well-known IT server ports (flow orientation for mid-stream starts and UDP).
+IT_SERVER_PORTS = frozenset({
+    20, 21, 22, 23, 25, 53, 67, 68, 69, 80, 88, 110, 123, 135, 137, 138, 139, 143, 161, 162,
+    389, 443, 445, 514, 636, 993, 995, 1433, 1521, 1883, 3306, 3389, 5432, 5900, 5985, 5986,
+    6514, 8080, 8443, 8883,
+})  # fmt: skip
+
+ProgressCallback = Callable[[CaptureReader, int], None]
+PROGRESS_EVERY = 1 << 16
+
+
+@dataclass(slots=True)
+class FileReport:
+    name: str
+    format: str
+    linktypes: list[int]
+    packets: int = 0
+    bytes: int = 0
+    truncated: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def default_services(settings: Settings, stats: dict[str, int]) -> ServiceRegistry:
+    """Industrial ports without a dissector get a :class:`StreamCounter` (reassembly on)."""
+    registry = ServiceRegistry()
+    for port, name in sorted(settings.ics_ports.items()):
+        registry.register(
+            port, Service(name, lambda _flow: StreamCounter(stats), tcp=True, udp=True)
+        )
+    return registry
+
+
+class Pipeline:
+    """Runs captures through the stages and keeps the run's counters."""
+
+    def __init__(
+        self, settings: Settings | None = None, services: ServiceRegistry | None = None
+    ) -> None:
+        self.settings = settings = settings or Settings()
+        #: Counters kept by application handlers (reassembled bytes, PDUs ...).
+        self.app_stats: dict[str, int] = {}
+        self.services = services or default_services(settings, self.app_stats)
+        self.anomalies: dict[str, int] = {}
+        self.reassembly = ReassemblyContext(settings.reassembly, self._stream_anomaly)
+        self.flows = FlowTable(
+            settings.flows,
+            set(settings.ics_ports) | IT_SERVER_PORTS | set(self.services.ports),
+            self.reassembly,
+            binder=self.services.bind,
+            on_end=self._flow_end,
+            on_anomaly=self.anomaly,
+        )
+        self.packets = 0
+        self.bytes = 0
+        self.arp_packets = 0
+        self.other: dict[str, int] = {}
+        self.flows_by_port: dict[int, int] = {}
+        self.files: list[FileReport] = []
+        self.first_ts: float | None = None
+        self.last_ts = 0.0
+        self.elapsed = 0.0
+        #: Subscribers for rare per-packet facts (the inventory uses ARP).
+        self.arp_handlers: list[Callable[[float, tuple[Any, ...]], None]] = []
+        self.flow_end_handlers: list[Callable[[Flow, str, float], None]] = []
+        self.anomaly_handlers: list[Callable[[str, float, Flow | None, str], None]] = []
+
+    # -- reporting -------------------------------------------------------------------
+
+    def anomaly(self, name: str, ts: float, flow: Flow | None, detail: str = "") -> None:
+        self.anomalies[name] = self.anomalies.get(name, 0) + 1
+        for handler in self.anomaly_handlers:
+            handler(name, ts, flow, detail)
+
+    def _stream_anomaly(self, name: str, ts: float, owner: Any, detail: str) -> None:
+        self.anomaly(name, ts, owner if isinstance(owner, Flow) else None, detail)
+
+    def _flow_end(self, flow: Flow, reason: str, ts: float) -> None:
+        for handler in self.flow_end_handlers:
+            handler(flow, reason, ts)
+
+    # -- the loop --------------------------------------------------------------------
+
+    def run(self, reader: CaptureReader, progress: ProgressCallback | None = None) -> FileReport:
+        """Process one capture completely; return what was read from it."""
+        report = FileReport(reader.name, reader.format, reader.linktypes)
+        started = time.perf_counter()
+        try:
+            packets, nbytes = self.feed(reader, progress)
+        finally:
+            self.elapsed += time.perf_counter() - started
+        report.packets = packets
+        report.bytes = nbytes
+        report.truncated = reader.truncated
+        report.warnings = list(reader.warnings)
+        report.linktypes = list(reader.linktypes)
+        self.files.append(report)
+        return report
+
+    def feed(
+        self, reader: CaptureReader, progress: ProgressCallback | None = None
+    ) -> tuple[int, int]:
+        """The per-packet loop over one reader; returns (packets, bytes) read."""
+        flows = self.flows
+        tcp_get = flows.tcp.get
+        udp_get = flows.udp.get
+        decode_ = decode
+        seq_ack = SEQ_ACK.unpack_from
+        npk = 0
+        nby = 0
+        next_sweep = flows.next_sweep
+        every = PROGRESS_EVERY - 1 if progress is not None else -1
+        ts = self.last_ts
+        for ts, lt, buf, start, end, wirelen in reader.records():
+            npk += 1
+            nby += wirelen
+            if ts >= next_sweep:
+                self._tick(ts)
+                next_sweep = flows.next_sweep
+            if npk & every == 0:
+                progress(reader, npk)  # type: ignore[misc]
+            r = decode_(buf, start, end, lt)
+            kind = r[0]
+            if kind == TCP:
+                _, key, _vlan, flags, l4off, poff, pend, seglen = r
+                ent = tcp_get(key)
+                if ent is None or (flags & SYN and ent[0].state == CLOSED):
+                    ent = self._new_flow(ent, TCP, key, flags, ts)
+                flow, fwd = ent
+                flow.last_ts = ts
+                if fwd:
+                    flow.orig_pkts += 1
+                    flow.orig_bytes += wirelen
+                    flow.orig_flags |= flags
+                else:
+                    flow.resp_pkts += 1
+                    flow.resp_bytes += wirelen
+                    flow.resp_flags |= flags
+                if flags & 7:
+                    tcp_control(flow, fwd, flags)
+                if flow.app is not None:
+                    if fwd:
+                        stream, other = flow.orig_stream, flow.resp_stream
+                    else:
+                        stream, other = flow.resp_stream, flow.orig_stream
+                    seq, ack = seq_ack(buf, l4off + 4)
+                    if seglen or flags & 3:
+                        stream.segment(  # type: ignore[union-attr]
+                            seq, flags & 2, flags & 1, buf[poff:pend], seglen, ts
+                        )
+                    if flags & 16 and other.ooo:  # type: ignore[union-attr]
+                        other.acked(ack, ts)  # type: ignore[union-attr]
+            elif kind == UDP:
+                _, key, _vlan, _f, _l4, poff, pend, seglen = r
+                ent = udp_get(key)
+                if ent is None:
+                    ent = self._new_flow(None, UDP, key, 0, ts)
+                flow, fwd = ent
+                flow.last_ts = ts
+                if fwd:
+                    flow.orig_pkts += 1
+                    flow.orig_bytes += wirelen
+                else:
+                    flow.resp_pkts += 1
+                    flow.resp_bytes += wirelen
+                if flow.app is not None:
+                    flow.app.datagram(fwd, buf[poff:pend], ts)
+            elif kind == ARP:
+                self.arp_packets += 1
+                for handler in self.arp_handlers:
+                    handler(ts, r)
+            elif kind == OTHER:
+                what = r[1]
+                self.other[what] = self.other.get(what, 0) + 1
+            elif kind == ANOMALY:
+                self.anomaly(r[1], ts, None, r[2])
+        if npk:
+            if self.first_ts is None:
+                self.first_ts = ts
+            self.last_ts = ts
+        self.packets += npk
+        self.bytes += nby
+        return npk, nby
+
+    def _tick(self, ts: float) -> None:
+        if self.first_ts is None:
+            self.first_ts = ts
+        self.flows.sweep(ts)
+
+    def _new_flow(
+        self, old: tuple[Flow, bool] | None, transport: int, key: bytes, flags: int, ts: float
+    ) -> tuple[Flow, bool]:
+        if old is not None:
+            self.flows.end(old[0], "port_reused", ts)
+        ent = self.flows.create(transport, key, flags, ts)
+        port = ent[0].resp_port
+        if port in self.settings.ics_ports:
+            self.flows_by_port[port] = self.flows_by_port.get(port, 0) + 1
+        return ent
+
+    def close(self) -> None:
+        """End of all input: end every flow (flushing reassembly and handlers)."""
+        self.flows.flush(self.last_ts)

@@ -1,0 +1,122 @@
+"""Modbus/TCP ADU and PDU builders (MBAP header + function-specific body)."""
+
+from __future__ import annotations
+
+import struct
+
+_MBAP = struct.Struct("!HHHB")
+_U8U16U16 = struct.Struct("!BHH")
+
+READ_COILS = 1
+READ_DISCRETE_INPUTS = 2
+READ_HOLDING_REGISTERS = 3
+READ_INPUT_REGISTERS = 4
+WRITE_SINGLE_COIL = 5
+WRITE_SINGLE_REGISTER = 6
+DIAGNOSTICS = 8
+WRITE_MULTIPLE_COILS = 15
+WRITE_MULTIPLE_REGISTERS = 16
+REPORT_SERVER_ID = 17
+READ_WRITE_MULTIPLE_REGISTERS = 23
+ENCAPSULATED_INTERFACE = 43
+UMAS = 90
+
+ILLEGAL_DATA_ADDRESS = 2
+SERVER_DEVICE_BUSY = 6
+
+
+def adu(tid: int, unit: int, pdu: bytes) -> bytes:
+    """MBAP header (protocol id 0, length = unit id + PDU) followed by the PDU."""
+    return _MBAP.pack(tid & 0xFFFF, 0, len(pdu) + 1, unit) + pdu
+
+
+def read_request(fc: int, addr: int, qty: int) -> bytes:
+    return _U8U16U16.pack(fc, addr, qty)
+
+
+def pack_bits(bits: list[bool]) -> bytes:
+    out = bytearray((len(bits) + 7) // 8)
+    for i, bit in enumerate(bits):
+        if bit:
+            out[i // 8] |= 1 << (i % 8)
+    return bytes(out)
+
+
+def read_bits_response(fc: int, bits: list[bool]) -> bytes:
+    data = pack_bits(bits)
+    return bytes((fc, len(data))) + data
+
+
+def read_registers_response(fc: int, values: list[int]) -> bytes:
+    return bytes((fc, 2 * len(values))) + struct.pack(f"!{len(values)}H", *values)
+
+
+def write_single_coil(addr: int, on: bool) -> bytes:
+    """Request and (identical) response of FC 5."""
+    return _U8U16U16.pack(WRITE_SINGLE_COIL, addr, 0xFF00 if on else 0x0000)
+
+
+def write_single_register(addr: int, value: int) -> bytes:
+    """Request and (identical) response of FC 6."""
+    return _U8U16U16.pack(WRITE_SINGLE_REGISTER, addr, value & 0xFFFF)
+
+
+def write_multiple_coils(addr: int, bits: list[bool]) -> bytes:
+    data = pack_bits(bits)
+    return _U8U16U16.pack(WRITE_MULTIPLE_COILS, addr, len(bits)) + bytes((len(data),)) + data
+
+
+def write_multiple_registers(addr: int, values: list[int]) -> bytes:
+    head = _U8U16U16.pack(WRITE_MULTIPLE_REGISTERS, addr, len(values)) + bytes((2 * len(values),))
+    return head + struct.pack(f"!{len(values)}H", *values)
+
+
+def write_multiple_response(fc: int, addr: int, qty: int) -> bytes:
+    return _U8U16U16.pack(fc, addr, qty)
+
+
+def read_write_registers(raddr: int, rqty: int, waddr: int, values: list[int]) -> bytes:
+    head = struct.pack("!BHHHHB", READ_WRITE_MULTIPLE_REGISTERS, raddr, rqty, waddr, len(values),
+                       2 * len(values))  # fmt: skip
+    return head + struct.pack(f"!{len(values)}H", *values)
+
+
+def exception(fc: int, code: int) -> bytes:
+    return bytes((fc | 0x80, code))
+
+
+def diagnostics(sub: int, data: int) -> bytes:
+    """FC 8 request or echo response (sub-function 1 = restart communications option)."""
+    return struct.pack("!BHH", DIAGNOSTICS, sub, data)
+
+
+def read_device_id_request(code: int = 1, object_id: int = 0) -> bytes:
+    """FC 43 / MEI 14: read device identification (code 1 = basic stream)."""
+    return bytes((ENCAPSULATED_INTERFACE, 14, code, object_id))
+
+
+def read_device_id_response(code: int, objects: list[tuple[int, str]]) -> bytes:
+    body = bytearray((ENCAPSULATED_INTERFACE, 14, code, 0x01 if code == 1 else 0x02, 0, 0))
+    body.append(len(objects))
+    for obj_id, text in objects:
+        raw = text.encode("ascii")
+        body += bytes((obj_id, len(raw))) + raw
+    return bytes(body)
+
+
+def report_server_id_request() -> bytes:
+    return bytes((REPORT_SERVER_ID,))
+
+
+def report_server_id_response(server_id: bytes, running: bool, extra: bytes = b"") -> bytes:
+    data = server_id + bytes((0xFF if running else 0x00,)) + extra
+    return bytes((REPORT_SERVER_ID, len(data))) + data
+
+
+def umas(session: int, func: int, data: bytes = b"") -> bytes:
+    """Schneider UMAS over FC 90: session byte, UMAS function code, data."""
+    return bytes((UMAS, session, func)) + data
+
+
+def umas_response(session: int, ok: bool = True, data: bytes = b"") -> bytes:
+    return bytes((UMAS, session, 0xFE if ok else 0xFD)) + data

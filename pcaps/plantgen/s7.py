@@ -1,0 +1,250 @@
+"""S7comm over ISO-on-TCP: TPKT (RFC 1006), COTP (ISO 8073) and S7 PDUs."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+ROSCTR_JOB = 1
+ROSCTR_ACK_DATA = 3
+ROSCTR_USERDATA = 7
+
+FUNC_READ_VAR = 0x04
+FUNC_WRITE_VAR = 0x05
+FUNC_REQUEST_DOWNLOAD = 0x1A
+FUNC_DOWNLOAD_BLOCK = 0x1B
+FUNC_DOWNLOAD_ENDED = 0x1C
+FUNC_PI_SERVICE = 0x28
+FUNC_PLC_STOP = 0x29
+FUNC_SETUP_COMM = 0xF0
+
+AREA_I = 0x81
+AREA_Q = 0x82
+AREA_M = 0x83
+AREA_DB = 0x84
+
+TS_BIT = 0x01
+TS_BYTE = 0x02
+TS_WORD = 0x04
+
+RET_OK = 0xFF
+RET_OBJECT_DOES_NOT_EXIST = 0x0A
+
+_TPKT = struct.Struct("!BBH")
+
+
+def tpkt(payload: bytes) -> bytes:
+    return _TPKT.pack(3, 0, len(payload) + 4) + payload
+
+
+def cotp_dt(s7_pdu: bytes) -> bytes:
+    """TPKT + COTP DT (last data unit) + S7 PDU."""
+    return tpkt(b"\x02\xf0\x80" + s7_pdu)
+
+
+def tsap(rack: int, slot: int, conn_type: int = 1) -> int:
+    """TSAP of a CPU: connection type (1 = PG, 2 = OP, 3 = S7 basic) and rack/slot."""
+    return (conn_type << 8) | (rack << 5) | slot
+
+
+def _cotp_conn(pdu_type: int, dst_ref: int, src_ref: int, calling: int, called: int) -> bytes:
+    params = b"\xc0\x01\x0a" + struct.pack("!BBH", 0xC1, 2, calling)
+    params += struct.pack("!BBH", 0xC2, 2, called)
+    body = struct.pack("!BHHB", pdu_type, dst_ref, src_ref, 0) + params
+    return tpkt(bytes((len(body),)) + body)
+
+
+def cotp_cr(src_ref: int, calling: int, called: int) -> bytes:
+    """Connection request, TPDU size 1024, calling/called TSAPs."""
+    return _cotp_conn(0xE0, 0, src_ref, calling, called)
+
+
+def cotp_cc(dst_ref: int, src_ref: int, calling: int, called: int) -> bytes:
+    return _cotp_conn(0xD0, dst_ref, src_ref, calling, called)
+
+
+def header(rosctr: int, pduref: int, param: bytes, data: bytes, err: int = 0) -> bytes:
+    head = struct.pack("!BBHHHH", 0x32, rosctr, 0, pduref & 0xFFFF, len(param), len(data))
+    if rosctr in (2, ROSCTR_ACK_DATA):
+        head += struct.pack("!H", err)
+    return head + param + data
+
+
+def setup_comm(rosctr: int, pduref: int, amq_calling: int, amq_called: int, pdu_len: int) -> bytes:
+    param = struct.pack("!BBHHH", FUNC_SETUP_COMM, 0, amq_calling, amq_called, pdu_len)
+    return header(rosctr, pduref, param, b"")
+
+
+@dataclass(frozen=True)
+class VarItem:
+    """An S7ANY address: ``length`` elements of ``tsize`` at area/db/byte.bit."""
+
+    area: int
+    db: int
+    start: int
+    length: int
+    tsize: int = TS_BYTE
+    bit: int = 0
+
+    def spec(self) -> bytes:
+        addr = (self.start << 3) | self.bit
+        return struct.pack("!BBBBHHB", 0x12, 0x0A, 0x10, self.tsize, self.length, self.db,
+                           self.area) + addr.to_bytes(3, "big")  # fmt: skip
+
+    def nbytes(self) -> int:
+        return self.length * (2 if self.tsize == TS_WORD else 1)
+
+
+def read_var_job(pduref: int, items: list[VarItem]) -> bytes:
+    param = bytes((FUNC_READ_VAR, len(items))) + b"".join(i.spec() for i in items)
+    return header(ROSCTR_JOB, pduref, param, b"")
+
+
+def _data_items(entries: list[tuple[int, int, bytes]]) -> bytes:
+    """Return-code/transport-size/length/data items; a fill byte follows odd-sized items
+    except the last. Transport size 0x04 counts the length in bits, 0x03 (BIT) and 0x09
+    (octet string) in bytes."""
+    out = bytearray()
+    for i, (ret, tsize, data) in enumerate(entries):
+        if ret not in (RET_OK, 0x00):
+            out += struct.pack("!BBH", ret, 0, 0)
+            continue
+        length = len(data) * 8 if tsize == 0x04 else len(data)
+        out += struct.pack("!BBH", ret, tsize, length) + data
+        if len(data) % 2 and i < len(entries) - 1:
+            out.append(0)
+    return bytes(out)
+
+
+def read_var_ack(pduref: int, results: list[tuple[int, bytes]]) -> bytes:
+    """``results``: (return code, data); successful items use transport size BYTE/WORD (0x04)."""
+    entries = [(ret, 0x04, data) for ret, data in results]
+    param = bytes((FUNC_READ_VAR, len(results)))
+    return header(ROSCTR_ACK_DATA, pduref, param, _data_items(entries))
+
+
+def write_var_job(pduref: int, writes: list[tuple[VarItem, bytes]]) -> bytes:
+    param = bytes((FUNC_WRITE_VAR, len(writes))) + b"".join(i.spec() for i, _ in writes)
+    entries = [(0x00, 0x03 if i.tsize == TS_BIT else 0x04, data) for i, data in writes]
+    return header(ROSCTR_JOB, pduref, param, _data_items(entries))
+
+
+def write_var_ack(pduref: int, codes: list[int]) -> bytes:
+    return header(ROSCTR_ACK_DATA, pduref, bytes((FUNC_WRITE_VAR, len(codes))), bytes(codes))
+
+
+# -- user data (ROSCTR 7) ------------------------------------------------------------------
+
+GROUP_CPU = 0x4
+GROUP_TIME = 0x7
+SUBF_READ_SZL = 0x01
+SUBF_SET_CLOCK = 0x02
+
+
+def _ud_request(pduref: int, group: int, subf: int, seq: int, data: bytes) -> bytes:
+    param = struct.pack("!BBBBBBBB", 0x00, 0x01, 0x12, 4, 0x11, 0x40 | group, subf, seq)
+    return header(ROSCTR_USERDATA, pduref, param, data)
+
+
+def _ud_response(pduref: int, group: int, subf: int, seq: int, data: bytes) -> bytes:
+    param = struct.pack("!BBBBBBBBBBH", 0x00, 0x01, 0x12, 8, 0x12, 0x80 | group, subf, seq,
+                        0, 0, 0)  # fmt: skip
+    return header(ROSCTR_USERDATA, pduref, param, data)
+
+
+def szl_request(pduref: int, seq: int, szl_id: int, index: int) -> bytes:
+    data = struct.pack("!BBHHH", RET_OK, 0x09, 4, szl_id, index)
+    return _ud_request(pduref, GROUP_CPU, SUBF_READ_SZL, seq, data)
+
+
+def szl_response(pduref: int, seq: int, szl_id: int, index: int, records: list[bytes]) -> bytes:
+    rec_len = len(records[0]) if records else 0
+    body = struct.pack("!HHHH", szl_id, index, rec_len, len(records)) + b"".join(records)
+    data = struct.pack("!BBH", RET_OK, 0x09, len(body)) + body
+    return _ud_response(pduref, GROUP_CPU, SUBF_READ_SZL, seq, data)
+
+
+def szl_0011_record(index: int, order_no: str, version: tuple[int, int, int]) -> bytes:
+    """Module identification record (28 bytes): index, MLFB, BGTyp, Ausbg, Ausbe."""
+    mlfb = order_no.encode("ascii").ljust(20, b" ")
+    return struct.pack("!H", index) + mlfb + struct.pack("!HBBBB", 0xC000, 0, version[0],
+                                                          version[1], version[2])  # fmt: skip
+
+
+def szl_001c_record(index: int, text: str) -> bytes:
+    """Component identification record (34 bytes): index + 32 bytes of text."""
+    return struct.pack("!H", index) + text.encode("ascii").ljust(32, b"\x00")
+
+
+def bcd(value: int) -> int:
+    return ((value // 10) << 4) | (value % 10)
+
+
+def s7_timestamp(year: int, month: int, day: int, hour: int, minute: int, sec: int,
+                 msec: int, weekday: int) -> bytes:  # fmt: skip
+    """10-byte BCD timestamp (reserved, year high/low, month ... msec, weekday nibble)."""
+    return bytes((0, bcd(year // 100), bcd(year % 100), bcd(month), bcd(day), bcd(hour),
+                  bcd(minute), bcd(sec), bcd(msec // 10), ((msec % 10) << 4) | weekday))  # fmt: skip
+
+
+def set_clock_request(pduref: int, seq: int, stamp: bytes) -> bytes:
+    data = struct.pack("!BBH", RET_OK, 0x09, len(stamp)) + stamp
+    return _ud_request(pduref, GROUP_TIME, SUBF_SET_CLOCK, seq, data)
+
+
+def set_clock_response(pduref: int, seq: int) -> bytes:
+    return _ud_response(pduref, GROUP_TIME, SUBF_SET_CLOCK, seq, b"\x0a\x00\x00\x00")
+
+
+# -- block transfer and PLC control --------------------------------------------------------
+
+
+def block_filename(block_type: str, number: int, filesys: str = "P") -> bytes:
+    """'_' + block type (two ASCII hex digits: 08 OB, 0A DB, 0C FC, 0E FB) + 5 digits + fs."""
+    return f"_{block_type}{number:05d}{filesys}".encode("ascii")
+
+
+def request_download_job(pduref: int, name: bytes, load_len: int, mc7_len: int) -> bytes:
+    part2 = b"1" + f"{load_len:06d}{mc7_len:06d}".encode("ascii")
+    param = struct.pack("!BBHI", FUNC_REQUEST_DOWNLOAD, 0, 0x0100, 0) + bytes((len(name),)) + name
+    param += bytes((len(part2),)) + part2
+    return header(ROSCTR_JOB, pduref, param, b"")
+
+
+def download_block_job(pduref: int, name: bytes) -> bytes:
+    """Sent by the PLC to the programming device to pull the next part of the block."""
+    param = struct.pack("!BBHI", FUNC_DOWNLOAD_BLOCK, 0, 0, 0) + bytes((len(name),)) + name
+    return header(ROSCTR_JOB, pduref, param, b"")
+
+
+def download_block_ack(pduref: int, chunk: bytes, last: bool) -> bytes:
+    param = bytes((FUNC_DOWNLOAD_BLOCK, 0x00 if last else 0x01))
+    data = struct.pack("!HH", len(chunk), 0x00FB) + chunk
+    return header(ROSCTR_ACK_DATA, pduref, param, data)
+
+
+def download_ended_job(pduref: int, name: bytes) -> bytes:
+    param = struct.pack("!BBHI", FUNC_DOWNLOAD_ENDED, 0, 0, 0) + bytes((len(name),)) + name
+    return header(ROSCTR_JOB, pduref, param, b"")
+
+
+def simple_ack(pduref: int, func: int) -> bytes:
+    """Ack-data whose parameter is the function code only (download, PI, stop ...)."""
+    return header(ROSCTR_ACK_DATA, pduref, bytes((func,)), b"")
+
+
+def pi_service_job(pduref: int, service: str, blocks: list[tuple[str, int]]) -> bytes:
+    """PI service, e.g. _INSE (activate downloaded blocks) with block type/number list."""
+    block = bytes((len(blocks), 0)) + b"".join(
+        f"{btype}{num:05d}P".encode("ascii") for btype, num in blocks
+    )
+    name = service.encode("ascii")
+    param = bytes((FUNC_PI_SERVICE,)) + b"\x00\x00\x00\x00\x00\x00\xfd"
+    param += struct.pack("!H", len(block)) + block + bytes((len(name),)) + name
+    return header(ROSCTR_JOB, pduref, param, b"")
+
+
+def plc_stop_job(pduref: int) -> bytes:
+    name = b"P_PROGRAM"
+    param = bytes((FUNC_PLC_STOP,)) + bytes(5) + bytes((len(name),)) + name
+    return header(ROSCTR_JOB, pduref, param, b"")

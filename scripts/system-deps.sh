@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install the Debian packages otsec's tests and tools need, when they are missing.
+# Idempotent: does nothing when every command is already present.
+set -euo pipefail
+
+# command -> Debian package
+declare -A NEED=(
+    [tshark]=tshark
+    [capinfos]=tshark
+    [editcap]=tshark
+)
+
+missing=()
+for cmd in "${!NEED[@]}"; do
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
+if [ "$(id -u)" -ne 0 ]; then
+    echo "otsec setup: missing Debian packages: ${pkgs[*]} (run 'make setup' as root, or install them)" >&2
+    exit 1
+fi
+echo "otsec setup: installing Debian packages: ${pkgs[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no (otsec never needs it for replay).
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
