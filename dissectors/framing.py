@@ -56,7 +56,16 @@ class LengthFramer:
     resynchronises: with ``resync`` when given, else by dropping what it holds.
     """
 
-    __slots__ = ("_buf", "_length_of", "_resync", "anomalies", "header_len", "max_pdu", "protocol")
+    __slots__ = (
+        "_buf",
+        "_length_of",
+        "_resync",
+        "_resyncing",
+        "anomalies",
+        "header_len",
+        "max_pdu",
+        "protocol",
+    )
 
     def __init__(
         self,
@@ -75,6 +84,7 @@ class LengthFramer:
         self._length_of = length_of
         self._resync = resync
         self._buf = b""
+        self._resyncing = False
         self.anomalies: list[tuple[str, str]] = []
 
     @property
@@ -82,7 +92,10 @@ class LengthFramer:
         return len(self._buf)
 
     def gap(self) -> None:
+        # The next bytes probably start inside a PDU: until a valid header is found again,
+        # skipping them is expected and not reported (the gap itself was).
         self._buf = b""
+        self._resyncing = True
 
     def feed(self, data: bytes) -> list[bytes]:
         buf = self._buf + data if self._buf else data
@@ -93,17 +106,8 @@ class LengthFramer:
         while n - off >= hl:
             size = self._length_of(buf, off)
             if size < hl or size > self.max_pdu:
-                if size < 0:
-                    self.anomalies.append(
-                        (f"{self.protocol}.invalid_header", f"at stream byte {off}")
-                    )
-                else:
-                    self.anomalies.append(
-                        (
-                            f"{self.protocol}.invalid_length",
-                            f"PDU length {size} at stream byte {off}",
-                        )
-                    )
+                if not self._resyncing:
+                    self._invalid(size, off)
                 nxt = self._resync(buf, off) if self._resync is not None else -1
                 if nxt <= off:
                     off = n
@@ -112,7 +116,15 @@ class LengthFramer:
                 continue
             if n - off < size:
                 break
+            self._resyncing = False
             out.append(buf[off : off + size] if off or size != n else buf)
             off += size
         self._buf = buf[off:] if off < n else b""
         return out
+
+    def _invalid(self, size: int, off: int) -> None:
+        if size < 0:
+            self.anomalies.append((f"{self.protocol}.invalid_header", f"at offset {off}"))
+        else:
+            detail = f"PDU length {size} at offset {off}"
+            self.anomalies.append((f"{self.protocol}.invalid_length", detail))

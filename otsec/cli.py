@@ -100,7 +100,7 @@ def _replay(args: argparse.Namespace, out: Console, err: Console) -> int:
             reader.close()
     for report in pipeline.files:
         for warning in report.warnings:
-            err.print(f"warning: {warning}", markup=False, highlight=False)
+            _say(f"warning: {warning}")
     result = summary.build(pipeline)
     if args.json:
         sys.stdout.write(json.dumps(result, sort_keys=False) + "\n")
@@ -135,6 +135,12 @@ def _run_with_progress(pipeline: Pipeline, readers: list[CaptureReader], err: Co
             bar.update(task, completed=done, packets=pipeline.packets)
 
 
+def _say(line: str) -> None:
+    """One unwrapped line on stderr (messages scripts may grep)."""
+    sys.stderr.write(line.replace("\n", " ") + "\n")
+    sys.stderr.flush()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     out = Console()
     err = Console(stderr=True)
@@ -147,10 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _replay(args, out, err)
         raise UsageError(f"unknown command {args.command}")
     except (UsageError, CaptureError, config.ConfigError) as exc:
-        err.print(f"otsec: error: {exc}", markup=False, highlight=False)
+        _say(f"otsec: error: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        err.print("otsec: interrupted", markup=False, highlight=False)
+        _say("otsec: interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK

@@ -1,0 +1,95 @@
+"""Property: whatever frames arrive, the pipeline produces counters and anomalies, never
+an exception, and its buffers stay within their limits."""
+
+from __future__ import annotations
+
+import struct
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from otsec.config import ReassemblyLimits, Settings
+from otsec.flows.session import ServiceRegistry
+from otsec.pipeline import Pipeline
+from tests.testproto import Collected
+
+_FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+class ListReader:
+    """Stands in for a capture reader: records from a list of (linktype, frame)."""
+
+    name = "fuzz"
+    format = "test"
+    truncated = False
+
+    def __init__(self, frames: list[tuple[int, bytes]]) -> None:
+        self.frames = frames
+        self.warnings: list[str] = []
+        self.linktypes = sorted({lt for lt, _ in frames})
+
+    def records(self):  # type: ignore[no-untyped-def]
+        for i, (lt, frame) in enumerate(self.frames):
+            yield 1000.0 + i * 0.5, lt, frame, 0, len(frame), len(frame)
+
+
+def _pipeline(limits: ReassemblyLimits | None = None) -> tuple[Pipeline, Collected]:
+    got = Collected()
+    services = ServiceRegistry()
+    services.register(9999, got.service())
+    settings_ = Settings(reassembly=limits or ReassemblyLimits())
+    return Pipeline(settings_, services), got
+
+
+LINKTYPES = st.sampled_from([0, 1, 12, 101, 108, 113, 228, 229, 276, 147])
+
+
+@_FUZZ
+@given(st.lists(st.tuples(LINKTYPES, st.binary(max_size=200)), max_size=40))
+def test_random_frames_never_raise(frames: list[tuple[int, bytes]]) -> None:
+    pipeline, _ = _pipeline()
+    pipeline.run(ListReader(frames))  # type: ignore[arg-type]
+    pipeline.close()
+    assert pipeline.packets == len(frames)
+
+
+def _tcp_frame(seq: int, ack: int, flags: int, payload: bytes, sport: int, dport: int) -> bytes:
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0)
+    total = 20 + len(tcp) + len(payload)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, 1, 0, 64, 6, 0,
+                     bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))  # fmt: skip
+    if sport == 9999:
+        ip = ip[:12] + ip[16:20] + ip[12:16]
+    eth = b"\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x01\x08\x00"
+    return eth + ip + tcp + payload
+
+
+SEGMENT = st.tuples(
+    st.integers(0, 3000),  # relative seq
+    st.integers(0, 0xFFFFFFFF),  # ack
+    st.integers(0, 0x3F),  # flags
+    st.binary(max_size=120),
+    st.booleans(),  # from client
+)
+
+
+@_FUZZ
+@given(st.integers(0, 0xFFFFFFFF), st.lists(SEGMENT, max_size=60))
+def test_random_tcp_segments_on_a_framed_port(isn: int, segments: list) -> None:  # type: ignore[type-arg]
+    limits = ReassemblyLimits(
+        max_ooo_bytes_per_stream=500, max_ooo_segments_per_stream=8, max_ooo_bytes_total=800
+    )
+    pipeline, _ = _pipeline(limits)
+    frames = []
+    for rel, ack, flags, payload, client in segments:
+        seq = (isn + rel) & 0xFFFFFFFF
+        sport, dport = (40000, 9999) if client else (9999, 40000)
+        frames.append((1, _tcp_frame(seq, ack, flags, payload, sport, dport)))
+    pipeline.run(ListReader(frames))  # type: ignore[arg-type]
+    assert pipeline.reassembly.ooo_bytes <= 800
+    for flow in pipeline.flows.active.values():
+        for stream in (flow.orig_stream, flow.resp_stream):
+            assert stream is None or stream.buffered <= 500
+    pipeline.close()
+    assert pipeline.reassembly.ooo_bytes == 0
+    assert pipeline.packets == len(segments)
