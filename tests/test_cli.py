@@ -17,7 +17,7 @@ from tests.scapy_util import TcpSession, udp, write_pcap
 def capture(tmp_path: Path) -> Path:
     s = TcpSession("10.9.0.1", "10.9.0.2", 40000, 502).handshake()
     s.send(True, b"\x00\x01\x00\x00\x00\x06\x01\x03\x00\x00\x00\x01").fin()
-    packets = s.packets + [(s.ts + 1, udp("10.9.0.3", "10.9.0.4", 5353, 20000, b"\x05\x64"))]
+    packets = [*s.packets, (s.ts + 1, udp("10.9.0.3", "10.9.0.4", 5353, 20000, b"\x05d"))]
     return write_pcap(tmp_path / "one.pcap", packets)
 
 

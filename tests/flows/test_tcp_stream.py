@@ -8,9 +8,9 @@ import random
 import pytest
 
 from dissectors.framing import LengthFramer
-from tests import testproto
 from otsec.config import ReassemblyLimits
 from otsec.flows.tcp_stream import ReassemblyContext, TcpStream
+from tests import testproto
 
 
 def length_prefixed() -> LengthFramer:
