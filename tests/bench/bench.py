@@ -1,0 +1,240 @@
+"""otsec's performance table: otsec replay against tshark, pyshark and scapy, same file.
+
+    make bench                        # 1,000,000-packet plant capture (generated once, cached)
+    python tests/bench/bench.py --packets 200000 --skip-tshark
+
+The capture comes from the project's own scenario generator (``pcaps/gen_plant.py
+--scenario bench``) and is cached outside git (``.cache/bench/`` or $OTSEC_BENCH_DIR).
+Every tool runs as its own process on a warm page cache; wall time is measured around
+the whole process (start-up included) and peak RSS comes from ``wait4``. tshark runs on
+the whole file; pyshark and scapy, which are 100x slower, run on a slice cut from the
+start of the same file with editcap, and their rate is per packet of that slice. The
+machine is shared and noisy: read the ratios, which are taken within one run, rather
+than the absolute rates. This prints figures; it is not a pass/fail test (``--check``
+makes the targets set the exit status).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+
+TARGET_RATIO_TSHARK = 8.0
+TARGET_RSS_MB = 150.0
+
+PYSHARK_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import pyshark
+    cap = pyshark.FileCapture(sys.argv[1], use_ek=True, keep_packets=False)
+    n = hits = 0
+    for pkt in cap:
+        n += 1
+        for layer, field in (("modbus", "func_code"), ("s7comm", "param_func"),
+                             ("dnp3", "al_func")):
+            lay = getattr(pkt, layer, None)
+            if lay is not None and getattr(lay, field, None) is not None:
+                hits += 1
+    cap.close()
+    print(n, hits)
+    """
+)
+
+SCAPY_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from scapy.all import PcapReader, TCP, load_contrib
+    load_contrib("modbus")
+    from scapy.contrib.modbus import ModbusADURequest, ModbusADUResponse
+    n = hits = 0
+    with PcapReader(sys.argv[1]) as reader:
+        for pkt in reader:
+            n += 1
+            if TCP in pkt and 502 in (pkt[TCP].sport, pkt[TCP].dport):
+                adu = pkt.getlayer(ModbusADURequest) or pkt.getlayer(ModbusADUResponse)
+                if adu is not None and adu.payload is not None:
+                    hits += 1
+    print(n, hits)
+    """
+)
+
+
+@dataclass
+class Run:
+    tool: str
+    input: str
+    packets: int
+    wall_s: float
+    rss_mb: float
+    note: str = ""
+
+    @property
+    def pps(self) -> float:
+        return self.packets / self.wall_s if self.wall_s else 0.0
+
+
+def timed(argv: list[str], *, stdout: int | None = subprocess.DEVNULL) -> tuple[float, float, str]:
+    """Run argv; return (wall seconds, peak RSS MB of the process tree's largest, stdout)."""
+    out_file = tempfile.TemporaryFile()
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=out_file if stdout is None else stdout)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: {argv[0]} failed with exit code {proc.returncode}")
+    out_file.seek(0)
+    text = out_file.read().decode(errors="replace")
+    return wall, usage.ru_maxrss / 1024.0, text
+
+
+def capinfos_count(path: Path) -> int:
+    out = subprocess.run(
+        ["capinfos", "-M", "-c", "-T", str(path)], capture_output=True, text=True, check=True
+    ).stdout.strip().splitlines()[-1]
+    return int(out.split("\t")[-1])
+
+
+def ensure_capture(packets: int, cache: Path) -> Path:
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"plant_{packets}.pcap"
+    if path.exists():
+        return path
+    print(f"bench: generating {packets:,}-packet capture into {path} (cached for next time)")
+    tmp = path.with_suffix(".tmp")
+    start = time.perf_counter()
+    subprocess.run(
+        [PYTHON, str(REPO / "pcaps" / "gen_plant.py"), "--scenario", "bench",
+         "--packets", str(packets), "--out", str(tmp)],
+        check=True,
+    )  # fmt: skip
+    tmp.rename(path)
+    print(f"bench: generated in {time.perf_counter() - start:.1f} s")
+    return path
+
+
+def ensure_slice(src: Path, packets: int) -> Path:
+    dst = src.with_name(f"{src.stem}_first{packets}.pcap")
+    if not dst.exists():
+        subprocess.run(
+            ["editcap", "-F", "pcap", "-r", str(src), str(dst), f"1-{packets}"], check=True
+        )
+    return dst
+
+
+def warm(path: Path) -> None:
+    with path.open("rb") as f:
+        while f.read(1 << 22):
+            pass
+
+
+def run_otsec(path: Path, label: str) -> Run:
+    otsec = Path(PYTHON).with_name("otsec")
+    argv = [str(otsec), "replay", "--json", "--no-progress", str(path)]
+    wall, rss, out = timed(argv, stdout=None)
+    summary = json.loads(out)
+    note = f"in-loop {summary['packets_per_s']:,.0f} pkt/s"
+    return Run("otsec replay", label, summary["packets"], wall, rss, note)
+
+
+def run_tshark(path: Path, packets: int, label: str) -> Run:
+    argv = ["tshark", "-n", "-r", str(path), "-T", "fields", "-e", "frame.number",
+            "-e", "modbus.func_code", "-e", "s7comm.param.func", "-e", "dnp3.al.func"]  # fmt: skip
+    wall, rss, _ = timed(argv)
+    return Run("tshark -T fields", label, packets, wall, rss)
+
+
+def run_script(tool: str, script: str, path: Path, label: str) -> Run:
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(script)
+    try:
+        wall, rss, out = timed([PYTHON, f.name, str(path)], stdout=None)
+    finally:
+        os.unlink(f.name)
+    n, hits = (int(x) for x in out.split()[:2])
+    return Run(tool, label, n, wall, rss, f"{hits:,} ICS layers touched")
+
+
+def print_table(runs: list[Run], base: Run) -> None:
+    header = (
+        f"{'tool':<20} {'input':<14} {'packets':>10} {'wall s':>8} {'pkt/s':>11} "
+        f"{'otsec/tool':>10} {'peak RSS MB':>11}  note"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in runs:
+        ratio = base.pps / r.pps if r.pps else float("inf")
+        print(
+            f"{r.tool:<20} {r.input:<14} {r.packets:>10,} {r.wall_s:>8.2f} {r.pps:>11,.0f} "
+            f"{ratio:>9.1f}x {r.rss_mb:>11.0f}  {r.note}"
+        )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--packets", type=int, default=1_000_000)
+    ap.add_argument("--pyshark-slice", type=int, default=20_000)
+    ap.add_argument("--scapy-slice", type=int, default=50_000)
+    ap.add_argument("--skip-tshark", action="store_true")
+    ap.add_argument("--skip-pyshark", action="store_true")
+    ap.add_argument("--skip-scapy", action="store_true")
+    ap.add_argument("--file", type=Path, help="benchmark this capture instead of generating one")
+    ap.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    args = ap.parse_args()
+
+    cache = Path(os.environ.get("OTSEC_BENCH_DIR", REPO / ".cache" / "bench"))
+    path = args.file or ensure_capture(args.packets, cache)
+    total = capinfos_count(path)
+    size_mb = path.stat().st_size / 1e6
+    print(f"capture: {path} ({total:,} packets, {size_mb:.0f} MB)")
+    warm(path)
+
+    label = f"{total // 1000}k" if total < 1_000_000 else f"{total / 1e6:g}M"
+    runs: list[Run] = []
+    base = run_otsec(path, label)
+    runs.append(base)
+    small = ensure_slice(path, min(100_000, total))
+    warm(small)
+    runs.append(run_otsec(small, f"{min(100_000, total) // 1000}k slice"))
+    if not args.skip_tshark and shutil.which("tshark"):
+        runs.append(run_tshark(path, total, label))
+    if not args.skip_pyshark and shutil.which("tshark"):
+        sl = ensure_slice(path, min(args.pyshark_slice, total))
+        runs.append(run_script("pyshark (use_ek)", PYSHARK_SCRIPT, sl, f"{sl.stem[-6:]} slice"))
+    if not args.skip_scapy:
+        sl = ensure_slice(path, min(args.scapy_slice, total))
+        runs.append(run_script("scapy PcapReader", SCAPY_SCRIPT, sl, f"{sl.stem[-6:]} slice"))
+    print()
+    print_table(runs, base)
+    print()
+
+    ok = True
+    tshark = next((r for r in runs if r.tool.startswith("tshark")), None)
+    if tshark is not None:
+        ratio = base.pps / tshark.pps
+        met = ratio >= TARGET_RATIO_TSHARK
+        ok &= met
+        print(f"target otsec >= {TARGET_RATIO_TSHARK:g}x tshark -T fields: {ratio:.1f}x "
+              f"{'met' if met else 'MISSED'}")  # fmt: skip
+    peak = max(r.rss_mb for r in runs if r.tool == "otsec replay")
+    met = peak < TARGET_RSS_MB
+    ok &= met
+    print(f"target otsec peak RSS < {TARGET_RSS_MB:g} MB at any size: {peak:.0f} MB "
+          f"{'met' if met else 'MISSED'}")  # fmt: skip
+    return 0 if ok or not args.check else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
