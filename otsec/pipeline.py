@@ -16,7 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from otsec.capture.decode import ANOMALY, ARP, OTHER, SEQ_ACK, SYN, TCP, UDP, decode
+from otsec.capture.decode import (
+    ACK_NUM,
+    ANOMALY,
+    ARP,
+    FAST_ETH_IPV4,
+    OTHER,
+    SYN,
+    TCP,
+    UDP,
+    decode,
+)
 from otsec.capture.pcapfile import CaptureReader
 from otsec.config import Settings
 from otsec.flows.session import Service, ServiceRegistry, StreamCounter
@@ -57,6 +67,10 @@ def default_services(settings: Settings, stats: dict[str, int]) -> ServiceRegist
 
 class Pipeline:
     """Runs captures through the stages and keeps the run's counters."""
+
+    #: Decode untagged Ethernet/IPv4/TCP inline in the loop (tests turn it off to check
+    #: that it agrees with :func:`~otsec.capture.decode.decode`).
+    fast_path = True
 
     def __init__(
         self, settings: Settings | None = None, services: ServiceRegistry | None = None
@@ -129,7 +143,9 @@ class Pipeline:
         tcp_get = flows.tcp.get
         udp_get = flows.udp.get
         decode_ = decode
-        seq_ack = SEQ_ACK.unpack_from
+        fast = FAST_ETH_IPV4.unpack_from
+        fast_lt = 1 if self.fast_path else -1
+        ack_num = ACK_NUM.unpack_from
         npk = 0
         nby = 0
         next_sweep = flows.next_sweep
@@ -143,10 +159,24 @@ class Pipeline:
                 next_sweep = flows.next_sweep
             if npk & every == 0:
                 progress(reader, npk)  # type: ignore[misc]
-            r = decode_(buf, start, end, lt)
-            kind = r[0]
+            # Fast path, inline: untagged Ethernet, IPv4 without options, TCP. Anything
+            # else (or anything odd) goes through decode(), which handles every case.
+            kind = -2
+            if lt == fast_lt and end - start >= 54:
+                etype, vihl, tot, frag, proto, key, seq, offb, flags = fast(buf, start + 12)
+                if etype == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF:
+                    l4off = start + 34
+                    poff = l4off + ((offb >> 4) << 2)
+                    pend = start + 14 + tot
+                    seglen = pend - poff
+                    if offb >= 0x50 and seglen >= 0 and pend <= end:
+                        kind = TCP
+            if kind == -2:
+                r = decode_(buf, start, end, lt)
+                kind = r[0]
+                if kind == TCP:
+                    _, key, _vlan, flags, seq, l4off, poff, pend, seglen = r
             if kind == TCP:
-                _, key, _vlan, flags, l4off, poff, pend, seglen = r
                 ent = tcp_get(key)
                 if ent is None or (flags & SYN and ent[0].state == CLOSED):
                     ent = self._new_flow(ent, TCP, key, flags, ts)
@@ -155,11 +185,9 @@ class Pipeline:
                 if fwd:
                     flow.orig_pkts += 1
                     flow.orig_bytes += wirelen
-                    flow.orig_flags |= flags
                 else:
                     flow.resp_pkts += 1
                     flow.resp_bytes += wirelen
-                    flow.resp_flags |= flags
                 if flags & 7:
                     tcp_control(flow, fwd, flags)
                 if flow.app is not None:
@@ -167,15 +195,12 @@ class Pipeline:
                         stream, other = flow.orig_stream, flow.resp_stream
                     else:
                         stream, other = flow.resp_stream, flow.orig_stream
-                    seq, ack = seq_ack(buf, l4off + 4)
                     if seglen or flags & 3:
-                        stream.segment(  # type: ignore[union-attr]
-                            seq, flags & 2, flags & 1, buf[poff:pend], seglen, ts
-                        )
+                        stream.segment(seq, flags, buf[poff:pend], seglen, ts)  # type: ignore[union-attr]
                     if flags & 16 and other.ooo:  # type: ignore[union-attr]
-                        other.acked(ack, ts)  # type: ignore[union-attr]
+                        other.acked(ack_num(buf, l4off + 8)[0], ts)  # type: ignore[union-attr]
             elif kind == UDP:
-                _, key, _vlan, _f, _l4, poff, pend, seglen = r
+                _, key, _vlan, _f, _s, _l4, poff, pend, seglen = r
                 ent = udp_get(key)
                 if ent is None:
                     ent = self._new_flow(None, UDP, key, 0, ts)

@@ -8,16 +8,16 @@ input; a malformed header becomes an ``ANOMALY`` result naming it (``ip.bad_head
 
 Results (first element is the kind):
 
-``(TCP, key, vlan, flags, l4off, poff, pend, seglen)``
-``(UDP, key, vlan, 0, l4off, poff, pend, seglen)``
+``(TCP, key, vlan, flags, seq, l4off, poff, pend, seglen)``
+``(UDP, key, vlan, 0, 0, l4off, poff, pend, seglen)``
     ``key`` is the directional flow key as bytes: source address, destination address
     (4 bytes each for IPv4, 16 for IPv6), source and destination port (2 bytes each,
     network order) and, for tagged frames only, the VLAN as 3 more bytes. Untagged
     IPv4 keys are 12 bytes taken straight from the frame, which is what makes flow lookup
     cheap; :func:`split_key` takes a key apart. ``vlan`` is 0 untagged, the VLAN id with
-    one tag, and ``outer << 12 | inner`` with QinQ. The transport header starts at
-    ``l4off`` (TCP sequence and acknowledgement numbers: :data:`SEQ_ACK` there + 4). The
-    payload is ``buf[poff:pend]``; ``seglen`` is its length on the wire (larger than
+    one tag, and ``outer << 12 | inner`` with QinQ. ``seq`` is the TCP sequence
+    number; the transport header starts at ``l4off`` (the acknowledgement number is
+    :data:`ACK_NUM` there + 8). The payload is ``buf[poff:pend]``; ``seglen`` is its length on the wire (larger than
     ``pend - poff`` when the snap length cut it).
 ``(ARP, op, sender_mac, sender_ip, target_mac, target_ip, vlan)``
     MACs and IPv4 addresses as ``bytes`` (6 and 4).
@@ -75,14 +75,15 @@ _AF_INET6 = frozenset({10, 24, 28, 30})
 _IP_PROTO_NAMES = {1: "icmp", 2: "igmp", 47: "gre", 50: "esp", 51: "ah", 58: "icmpv6", 89: "ospf",
                    112: "vrrp", 132: "sctp"}  # fmt: skip
 
-# At frame+12 of untagged Ethernet: type, IPv4 ver/ihl, total length, fragment field,
-# protocol, then the 12 bytes src/dst/sport/dport (the flow key), TCP data offset, flags.
-_FAST = struct.Struct("!HBxHxxHxBxx12s8xBB")
+#: At frame+12 of untagged Ethernet: type, IPv4 ver/ihl, total length, fragment field,
+#: protocol, the 12 bytes src/dst/sport/dport (the flow key), TCP sequence number, data
+#: offset and flags. The pipeline's fast path unpacks this once per packet.
+FAST_ETH_IPV4 = struct.Struct("!HBxHxxHxBxx12sI4xBB")
 _IP4 = struct.Struct("!BxHxxHxBxx")
-_TCP_HDR = struct.Struct("!12xBB")
+_TCP_HDR = struct.Struct("!4xI4xBB")
 _UDP_HDR = struct.Struct("!4xH")
-#: TCP sequence and acknowledgement numbers, at the transport header + 4.
-SEQ_ACK = struct.Struct("!II")
+#: TCP acknowledgement number, at the transport header + 8.
+ACK_NUM = struct.Struct("!I")
 _U16 = struct.Struct("!H")
 _U32LE = struct.Struct("<I")
 _U32BE = struct.Struct("!I")
@@ -96,22 +97,6 @@ def _anomaly(name: str, detail: str = "") -> tuple[int, str, str]:
 def decode(buf: bytes, start: int, end: int, linktype: int) -> Decoded:
     """Decode the frame ``buf[start:end]`` of the given link type."""
     if linktype == 1:
-        # Fast path: untagged Ethernet, IPv4 without options, not a fragment, TCP or UDP.
-        if end - start >= 54:
-            etype, vihl, tot, frag, proto, key, offb, flags = _FAST.unpack_from(buf, start + 12)
-            if etype == ETH_IPV4 and vihl == 0x45 and not frag & 0x3FFF:
-                ip_end = start + 14 + tot
-                if proto == 6:
-                    thl = (offb >> 4) << 2
-                    if thl >= 20 and tot >= 20 + thl and ip_end <= end:
-                        poff = start + 34 + thl
-                        return (TCP, key, 0, flags, start + 34, poff, ip_end, ip_end - poff)
-                elif proto == 17:
-                    ulen = (buf[start + 38] << 8) | buf[start + 39]
-                    if ulen >= 8 and tot >= 20 + ulen and ip_end <= end:
-                        poff = start + 42
-                        pend = start + 34 + ulen
-                        return (UDP, key, 0, 0, start + 34, poff, pend, pend - poff)
         return _ethernet(buf, start, end)
     if linktype == lt.LINUX_SLL:
         if end - start < 16:
@@ -255,7 +240,7 @@ def _transport(
     if proto == TCP:
         if off + 20 > end or off + 20 > ip_end:
             return _anomaly("tcp.truncated", f"{min(end, ip_end) - off} bytes")
-        offb, flags = _TCP_HDR.unpack_from(buf, off)
+        seq, offb, flags = _TCP_HDR.unpack_from(buf, off)
         thl = (offb >> 4) << 2
         if thl < 20 or off + thl > ip_end:
             return _anomaly("tcp.bad_header_length", f"data offset {thl}")
@@ -266,7 +251,7 @@ def _transport(
         key = addrs + buf[off : off + 4]
         if vlan:
             key += vlan.to_bytes(3, "big")
-        return (TCP, key, vlan, flags, off, poff, pend, ip_end - poff)
+        return (TCP, key, vlan, flags, seq, off, poff, pend, ip_end - poff)
     if proto == UDP:
         if off + 8 > end or off + 8 > ip_end:
             return _anomaly("udp.truncated", f"{min(end, ip_end) - off} bytes")
@@ -281,7 +266,7 @@ def _transport(
         key = addrs + buf[off : off + 4]
         if vlan:
             key += vlan.to_bytes(3, "big")
-        return (UDP, key, vlan, 0, off, poff, pend, wire_end - poff)
+        return (UDP, key, vlan, 0, 0, off, poff, pend, wire_end - poff)
     return (OTHER, _IP_PROTO_NAMES.get(proto) or f"ip-proto-{proto}")
 
 

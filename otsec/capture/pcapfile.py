@@ -21,7 +21,8 @@ import os
 import stat
 import struct
 import sys
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -38,6 +39,9 @@ RawRecord = tuple[float, int, bytes, int, int, int]
 CHUNK_SIZE = 1 << 20
 #: A record claiming more captured bytes than this is treated as corruption.
 MAX_RECORD = 1 << 26
+#: libpcap's largest snapshot length for any link type: a classic pcap record claiming
+#: more than this and more than the file's snap length is corrupt (as libpcap decides).
+MAX_SNAPLEN = 262144
 
 PCAP_MAGIC_USEC = 0xA1B2C3D4
 PCAP_MAGIC_NSEC = 0xA1B23C4D
@@ -56,8 +60,8 @@ class CaptureError(Exception):
 @dataclass(slots=True)
 class _Interface:
     linktype: int
-    scale: float  # seconds per timestamp unit
-    offset: float  # if_tsoffset, seconds
+    per_second: int  # timestamp units per second (if_tsresol: 10**n or 2**n)
+    offset: int  # if_tsoffset, in timestamp units
     snaplen: int
 
 
@@ -69,6 +73,9 @@ class CaptureReader:
     def __init__(self, name: str, src: BinaryIO, head: bytes, chunk_size: int) -> None:
         self.name = name
         self._src = src
+        # read1: at most one read of the underlying stream per call, so that data already
+        # decompressed is handed out before a gzip error in what follows it is raised.
+        self._read1: Callable[[int], bytes] = getattr(src, "read1", src.read)
         self._buf = head
         self._pos = 0
         self._chunk = chunk_size
@@ -92,8 +99,11 @@ class CaptureReader:
         return self.packets()
 
     def close(self) -> None:
+        inner = getattr(self._src, "fileobj", None)  # gzip: GzipFile does not close it
         if self._src is not sys.stdin.buffer:
             self._src.close()
+        if isinstance(inner, _Prefixed):
+            inner.close()
 
     def position(self) -> int | None:
         """Bytes of the input consumed so far (chunk granularity), for progress bars."""
@@ -124,7 +134,16 @@ class CaptureReader:
         got = 0
         want = max(need, self._chunk)
         while got < need:
-            data = self._src.read(want - got)
+            try:
+                data = self._read1(want - got)
+            except (OSError, EOFError, zlib.error) as exc:
+                # A truncated or corrupt gzip stream (or an I/O error): stop as if at end of
+                # input, with a warning; everything before it has been handed out.
+                gz = isinstance(getattr(self._src, "fileobj", None), _Prefixed)
+                what = "compressed input" if gz else "input"
+                self._truncated(f"{what} unreadable after this point ({exc})")
+                self._read1 = _at_eof
+                break
             if not data:
                 break
             parts.append(data)
@@ -171,14 +190,16 @@ class PcapReader(CaptureReader):
             self._rec = struct.Struct(endian + "IIII8x")
         else:
             self._rec = struct.Struct(endian + "IIII")
-        self._scale = 1e-9 if self.nanosecond else 1e-6
+        self._per_second = 1_000_000_000 if self.nanosecond else 1_000_000
+        self._maxcap = min(max(self.snaplen, MAX_SNAPLEN), MAX_RECORD)
         self._pos = 24
 
     def records(self) -> Iterator[RawRecord]:
         unpack = self._rec.unpack_from
         hl = self._rec.size
         lt = self.linktype
-        scale = self._scale
+        per_second = self._per_second
+        maxcap = self._maxcap
         buf = self._buf
         pos = self._pos
         base = 0  # file offset of buf[0]
@@ -188,18 +209,20 @@ class PcapReader(CaptureReader):
             need = 0
             while pos + hl <= n:
                 sec, frac, caplen, wirelen = unpack(buf, pos)
+                if caplen > maxcap:
+                    self.warnings.append(
+                        f"{self.name}: corrupt record header at byte offset {base + pos} "
+                        f"(captured length {caplen}); stopped reading this file"
+                    )
+                    return
                 start = pos + hl
                 end = start + caplen
                 if end > n:
-                    if caplen > MAX_RECORD:
-                        self.warnings.append(
-                            f"{self.name}: corrupt record header at byte offset {base + pos} "
-                            f"(captured length {caplen}); stopped reading this file"
-                        )
-                        return
                     need = end - n
                     break
-                yield sec + frac * scale, lt, buf, start, end, wirelen
+                # Integer division of integers is correctly rounded: the float nearest to
+                # the exact time, whatever the magnitudes (sec + frac * 1e-6 is not).
+                yield (sec * per_second + frac) / per_second, lt, buf, start, end, wirelen
                 pos = end
             if not need:
                 need = pos + hl - n
@@ -285,12 +308,16 @@ class PcapNgReader(CaptureReader):
                     need = end - n
                     break
                 if btype == 6:  # Enhanced Packet Block
+                    if blen < 32:
+                        self._bad_block("enhanced packet", base + pos)
+                        pos = end
+                        continue
                     ifid, tsh, tsl, caplen, origlen = epb(buf, pos + 8)
                     if caplen > blen - 32 or ifid >= len(ifaces):
                         self._bad_block("enhanced packet", base + pos)
                     else:
                         i = ifaces[ifid]
-                        ts = ((tsh << 32) | tsl) * i.scale + i.offset
+                        ts = (((tsh << 32) | tsl) + i.offset) / i.per_second
                         yield ts, i.linktype, buf, pos + 28, pos + 28 + caplen, origlen
                 elif btype == 3:  # Simple Packet Block: interface 0, no timestamp
                     if not ifaces or blen < 16:
@@ -303,7 +330,7 @@ class PcapNgReader(CaptureReader):
                             caplen = min(caplen, i.snaplen)
                         yield ts, i.linktype, buf, pos + 12, pos + 12 + caplen, origlen
                 elif btype == 1:  # Interface Description Block
-                    self._add_interface(buf, pos, blen, endian)
+                    self._add_interface(buf, pos, blen, endian, base)
                 elif btype == 2:  # obsolete Packet Block
                     self._packet_block(buf, pos, blen, endian, base)
                     if self._pb is not None:
@@ -328,32 +355,34 @@ class PcapNgReader(CaptureReader):
     def _bad_block(self, what: str, offset: int) -> None:
         self.warnings.append(f"{self.name}: malformed {what} block at byte offset {offset} skipped")
 
-    def _add_interface(self, buf: bytes, pos: int, blen: int, endian: str) -> None:
+    def _add_interface(self, buf: bytes, pos: int, blen: int, endian: str, base: int) -> None:
         if blen < 20:
-            self._bad_block("interface description", pos)
+            self._bad_block("interface description", base + pos)
             return
         linktype, _reserved, snaplen = struct.unpack_from(endian + "HHI", buf, pos + 8)
-        scale = 1e-6
-        offset = 0.0
+        per_second = 1_000_000
+        offset = 0
         opt = pos + 16
         end = pos + blen - 4
         while opt + 4 <= end:
             code, olen = struct.unpack_from(endian + "HH", buf, opt)
-            if code == 0:
+            if code == 0 or opt + 4 + olen > end:
                 break
-            value = buf[opt + 4 : opt + 4 + olen]
             if code == _OPT_TSRESOL and olen >= 1:
-                r = value[0]
-                scale = 2.0 ** -(r & 0x7F) if r & 0x80 else 10.0**-r
+                r = buf[opt + 4]
+                per_second = 2 ** (r & 0x7F) if r & 0x80 else 10**r
             elif code == _OPT_TSOFFSET and olen >= 8:
-                offset = float(struct.unpack_from(endian + "q", value)[0])
+                offset = struct.unpack_from(endian + "q", buf, opt + 4)[0]
             opt += 4 + ((olen + 3) & ~3)
         if linktype not in linktypes.SUPPORTED:
             self.warnings.append(
                 f"{self.name}: interface {len(self._interfaces)} has unsupported link type "
-                f"{linktypes.describe(linktype)}; its packets are skipped"
+                f"{linktypes.describe(linktype)}; its packets are reported as "
+                "capture.unsupported_linktype"
             )
-        self._interfaces.append(_Interface(linktype, scale, offset, snaplen))
+        # if_tsoffset is in seconds; kept in timestamp units so that one division gives
+        # the correctly rounded time.
+        self._interfaces.append(_Interface(linktype, per_second, offset * per_second, snaplen))
         self.linktypes.append(linktype)
 
     def _packet_block(self, buf: bytes, pos: int, blen: int, endian: str, base: int) -> None:
@@ -367,7 +396,7 @@ class PcapNgReader(CaptureReader):
             self._bad_block("packet", base + pos)
             return
         i = self._interfaces[ifid]
-        ts = ((tsh << 32) | tsl) * i.scale + i.offset
+        ts = (((tsh << 32) | tsl) + i.offset) / i.per_second
         self._pb = (ts, i.linktype, buf, pos + 28, pos + 28 + caplen, origlen)
 
 
@@ -379,7 +408,7 @@ def _sniff(name: str, src: BinaryIO, chunk_size: int) -> CaptureReader:
         src = gzip.GzipFile(fileobj=_Prefixed(head, src), mode="rb")  # type: ignore[assignment]
         try:
             head = src.read(4)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise CaptureError(f"{name}: broken gzip data ({exc})") from None
         if not head:
             raise CaptureError(f"{name}: empty gzip input, not a capture")
@@ -393,6 +422,10 @@ def _sniff(name: str, src: BinaryIO, chunk_size: int) -> CaptureReader:
     if magic_le == PCAPNG_SHB:
         return PcapNgReader(name, src, head, chunk_size)
     raise CaptureError(f"{name}: not a pcap or pcapng capture (starts with 0x{head.hex()})")
+
+
+def _at_eof(_size: int) -> bytes:
+    return b""
 
 
 class _Prefixed(io.RawIOBase):
@@ -415,8 +448,15 @@ class _Prefixed(io.RawIOBase):
         b[: len(data)] = data
         return len(data)
 
+    def tell(self) -> int:
+        return self._src.tell() - len(self._prefix)
+
+    def fileno(self) -> int:
+        return self._src.fileno()
+
     def close(self) -> None:
-        self._src.close()
+        if self._src is not sys.stdin.buffer:
+            self._src.close()
         super().close()
 
 

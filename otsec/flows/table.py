@@ -136,7 +136,12 @@ class Flow:
 
 
 def tcp_control(flow: Flow, fwd: bool, flags: int) -> None:
-    """Advance the TCP state machine on a packet with SYN, FIN or RST."""
+    """Advance the TCP state machine on a packet with SYN, FIN or RST (and remember the
+    control flags each side sent)."""
+    if fwd:
+        flow.orig_flags |= flags
+    else:
+        flow.resp_flags |= flags
     if flags & RST:
         flow.state = CLOSED
     elif flags & FIN:
@@ -272,7 +277,15 @@ class FlowTable:
         """End every flow idle longer than its state's timeout; return how many ended."""
         self.now = now
         self.next_sweep = now + self.limits.sweep_interval
-        expired = [f for f in self.active.values() if now - f.last_ts > self.timeout_of(f)]
+        lim = self.limits
+        timeouts = (
+            lim.tcp_handshake_timeout,  # SYN_SENT
+            lim.tcp_established_timeout,  # ESTABLISHED
+            lim.tcp_established_timeout,  # CLOSING
+            lim.tcp_closed_timeout,  # CLOSED
+            lim.udp_timeout,  # UDP_STATE
+        )
+        expired = [f for f in self.active.values() if now - f.last_ts > timeouts[f.state]]
         for flow in expired:
             self.end(flow, "timeout", flow.last_ts)
         return len(expired)

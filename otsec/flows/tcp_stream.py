@@ -81,6 +81,7 @@ class TcpStream:
         "_last_data",
         "_last_seq",
         "_ooo_bytes",
+        "delivered",
         "fin_seq",
         "from_orig",
         "next_seq",
@@ -97,6 +98,8 @@ class TcpStream:
         self.owner = owner  # passed back with anomalies (the flow)
         self._ctx = ctx
         self.next_seq: int | None = None
+        #: Bytes handed to the sink and not yet added to the run's counter (see flush).
+        self.delivered = 0
         self.fin_seq: int | None = None
         #: Out-of-order segments: seq -> (captured bytes, length on the wire).
         self.ooo: dict[int, tuple[bytes, int]] = {}
@@ -109,9 +112,22 @@ class TcpStream:
         """Out-of-order bytes waiting for a hole to fill."""
         return self._ooo_bytes
 
-    def segment(self, seq: int, syn: bool, fin: bool, data: bytes, seglen: int, ts: float) -> None:
-        """One segment of this direction: ``data`` is its payload as captured,
+    def segment(self, seq: int, flags: int, data: bytes, seglen: int, ts: float) -> None:
+        """One segment of this direction: TCP ``flags``, ``data`` its payload as captured,
         ``seglen`` its payload length on the wire."""
+        if seq == self.next_seq and not flags & 3 and seglen and seglen == len(data):
+            # The common case, kept short: the next bytes in order, nothing special.
+            self.next_seq = (seq + seglen) & _MOD
+            self._last_seq = seq
+            self._last_data = data
+            self.delivered += seglen
+            self.sink.data(self.from_orig, data, ts)
+            if self.ooo:
+                self._drain(ts)
+            return
+        self._segment(seq, flags & 2, flags & 1, data, seglen, ts)
+
+    def _segment(self, seq: int, syn: int, fin: int, data: bytes, seglen: int, ts: float) -> None:
         if syn:
             seq = (seq + 1) & _MOD
             if self.next_seq is None:
@@ -147,6 +163,8 @@ class TcpStream:
         """End of the flow: whatever is still buffered is delivered after its holes."""
         while self.ooo:
             self._skip_hole(ts, "tcp.gap", "flow ended before the hole was filled")
+        self._ctx.bytes_delivered += self.delivered
+        self.delivered = 0
 
     # -- internals -------------------------------------------------------------------
 
@@ -154,7 +172,7 @@ class TcpStream:
         self.next_seq = (seq + seglen) & _MOD
         self._last_seq = seq
         self._last_data = data
-        self._ctx.bytes_delivered += len(data)
+        self.delivered += len(data)
         self.sink.data(self.from_orig, data, ts)
         if len(data) < seglen:
             missing = seglen - len(data)

@@ -8,6 +8,7 @@ import random
 import pytest
 
 from dissectors.framing import LengthFramer
+from otsec.capture.decode import FIN, SYN
 from otsec.config import ReassemblyLimits
 from otsec.flows.tcp_stream import ReassemblyContext, TcpStream
 from tests import testproto
@@ -48,7 +49,9 @@ class Harness:
         self.stream = TcpStream(self.sink, True, self.ctx)
 
     def seg(self, seq: int, data: bytes = b"", *, syn: bool = False, fin: bool = False) -> None:
-        self.stream.segment(seq & 0xFFFFFFFF, syn, fin, data, len(data), 0.0)
+        self.stream.segment(
+            seq & 0xFFFFFFFF, (SYN if syn else 0) | (FIN if fin else 0), data, len(data), 0.0
+        )
 
     @property
     def names(self) -> list[str]:
@@ -226,8 +229,8 @@ def test_global_limit_bounds_all_streams() -> None:
     sinks = [Recorder() for _ in range(4)]
     streams = [TcpStream(s, True, ctx) for s in sinks]
     for st in streams:
-        st.segment(0, True, False, b"", 0, 0.0)
-        st.segment(100, False, False, b"x" * 60, 60, 0.0)  # hole of 99 bytes
+        st.segment(0, SYN, b"", 0, 0.0)
+        st.segment(100, 0, b"x" * 60, 60, 0.0)  # hole of 99 bytes
         assert ctx.ooo_bytes <= 150
     assert "tcp.buffer_limit" in anomalies
 
@@ -244,7 +247,7 @@ def test_fin_and_syn_consume_sequence_space() -> None:
 def test_snaplen_cut_segment_is_data_then_gap() -> None:
     h = Harness()
     h.seg(0, syn=True)
-    h.stream.segment(1, False, False, WIRE[:20], 40, 0.0)  # 40 on the wire, 20 captured
+    h.stream.segment(1, 0, WIRE[:20], 40, 0.0)  # 40 on the wire, 20 captured
     h.seg(41, WIRE[40:80])
     assert h.sink.gaps == [20]
     assert "tcp.snaplen_truncated" in h.names
