@@ -17,8 +17,12 @@ Results (first element is the kind):
     cheap; :func:`split_key` takes a key apart. ``vlan`` is 0 untagged, the VLAN id with
     one tag, and ``outer << 12 | inner`` with QinQ. ``seq`` is the TCP sequence
     number; the transport header starts at ``l4off`` (the acknowledgement number is
-    :data:`ACK_NUM` there + 8). The payload is ``buf[poff:pend]``; ``seglen`` is its length on the wire (larger than
-    ``pend - poff`` when the snap length cut it).
+    :data:`ACK_NUM` there + 8). The payload is ``buf[poff:pend]``; ``seglen`` is its
+    length on the wire (larger than ``pend - poff`` when the snap length cut it).
+
+The pipeline decodes the most common frame (untagged Ethernet, IPv4 without options,
+TCP) inline with :data:`FAST_ETH_IPV4` and calls :func:`decode` for everything else; a
+property test keeps the two in agreement.
 ``(ARP, op, sender_mac, sender_ip, target_mac, target_ip, vlan)``
     MACs and IPv4 addresses as ``bytes`` (6 and 4).
 ``(OTHER, what)``

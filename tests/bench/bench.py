@@ -87,16 +87,16 @@ class Run:
 
 def timed(argv: list[str], *, stdout: int | None = subprocess.DEVNULL) -> tuple[float, float, str]:
     """Run argv; return (wall seconds, peak RSS MB of the process tree's largest, stdout)."""
-    out_file = tempfile.TemporaryFile()
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=out_file if stdout is None else stdout)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"bench: {argv[0]} failed with exit code {proc.returncode}")
-    out_file.seek(0)
-    text = out_file.read().decode(errors="replace")
+    with tempfile.TemporaryFile() as out_file:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out_file if stdout is None else stdout)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise SystemExit(f"bench: {argv[0]} failed with exit code {proc.returncode}")
+        out_file.seek(0)
+        text = out_file.read().decode(errors="replace")
     return wall, usage.ru_maxrss / 1024.0, text
 
 
