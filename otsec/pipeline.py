@@ -154,75 +154,79 @@ class Pipeline:
         for ts, lt, buf, start, end, wirelen in reader.records():
             npk += 1
             nby += wirelen
-            if ts >= next_sweep:
-                self._tick(ts)
-                next_sweep = flows.next_sweep
-            if npk & every == 0:
-                progress(reader, npk)  # type: ignore[misc]
-            # Fast path, inline: untagged Ethernet, IPv4 without options, TCP. Anything
-            # else (or anything odd) goes through decode(), which handles every case.
-            kind = -2
-            if lt == fast_lt and end - start >= 54:
-                etype, vihl, tot, frag, proto, key, seq, offb, flags = fast(buf, start + 12)
-                if etype == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF:
-                    l4off = start + 34
-                    poff = l4off + ((offb >> 4) << 2)
-                    pend = start + 14 + tot
-                    seglen = pend - poff
-                    if offb >= 0x50 and seglen >= 0 and pend <= end:
-                        kind = TCP
-            if kind == -2:
-                r = decode_(buf, start, end, lt)
-                kind = r[0]
+            flow = None
+            try:
+                if ts >= next_sweep:
+                    self._tick(ts)
+                    next_sweep = flows.next_sweep
+                if npk & every == 0:
+                    progress(reader, npk)  # type: ignore[misc]
+                # Fast path, inline: untagged Ethernet, IPv4 without options, TCP. Anything
+                # else (or anything odd) goes through decode(), which handles every case.
+                kind = -2
+                if lt == fast_lt and end - start >= 54:
+                    etype, vihl, tot, frag, proto, key, seq, offb, flags = fast(buf, start + 12)
+                    if etype == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF:
+                        l4off = start + 34
+                        poff = l4off + ((offb >> 4) << 2)
+                        pend = start + 14 + tot
+                        seglen = pend - poff
+                        if offb >= 0x50 and seglen >= 0 and pend <= end:
+                            kind = TCP
+                if kind == -2:
+                    r = decode_(buf, start, end, lt)
+                    kind = r[0]
+                    if kind == TCP:
+                        _, key, _vlan, flags, seq, l4off, poff, pend, seglen = r
                 if kind == TCP:
-                    _, key, _vlan, flags, seq, l4off, poff, pend, seglen = r
-            if kind == TCP:
-                ent = tcp_get(key)
-                if ent is None or (flags & SYN and ent[0].state == CLOSED):
-                    ent = self._new_flow(ent, TCP, key, flags, ts)
-                flow, fwd = ent
-                flow.last_ts = ts
-                if fwd:
-                    flow.orig_pkts += 1
-                    flow.orig_bytes += wirelen
-                else:
-                    flow.resp_pkts += 1
-                    flow.resp_bytes += wirelen
-                if flags & 7:
-                    tcp_control(flow, fwd, flags)
-                if flow.app is not None:
+                    ent = tcp_get(key)
+                    if ent is None or (flags & SYN and ent[0].state == CLOSED):
+                        ent = self._new_flow(ent, TCP, key, flags, ts)
+                    flow, fwd = ent
+                    flow.last_ts = ts
                     if fwd:
-                        stream, other = flow.orig_stream, flow.resp_stream
+                        flow.orig_pkts += 1
+                        flow.orig_bytes += wirelen
                     else:
-                        stream, other = flow.resp_stream, flow.orig_stream
-                    if seglen or flags & 3:
-                        stream.segment(seq, flags, buf[poff:pend], seglen, ts)  # type: ignore[union-attr]
-                    if flags & 16 and other.ooo:  # type: ignore[union-attr]
-                        other.acked(ack_num(buf, l4off + 8)[0], ts)  # type: ignore[union-attr]
-            elif kind == UDP:
-                _, key, _vlan, _f, _s, _l4, poff, pend, seglen = r
-                ent = udp_get(key)
-                if ent is None:
-                    ent = self._new_flow(None, UDP, key, 0, ts)
-                flow, fwd = ent
-                flow.last_ts = ts
-                if fwd:
-                    flow.orig_pkts += 1
-                    flow.orig_bytes += wirelen
-                else:
-                    flow.resp_pkts += 1
-                    flow.resp_bytes += wirelen
-                if flow.app is not None:
-                    flow.app.datagram(fwd, buf[poff:pend], ts)
-            elif kind == ARP:
-                self.arp_packets += 1
-                for handler in self.arp_handlers:
-                    handler(ts, r)
-            elif kind == OTHER:
-                what = r[1]
-                self.other[what] = self.other.get(what, 0) + 1
-            elif kind == ANOMALY:
-                self.anomaly(r[1], ts, None, r[2])
+                        flow.resp_pkts += 1
+                        flow.resp_bytes += wirelen
+                    if flags & 7:
+                        tcp_control(flow, fwd, flags)
+                    if flow.app is not None:
+                        if fwd:
+                            stream, other = flow.orig_stream, flow.resp_stream
+                        else:
+                            stream, other = flow.resp_stream, flow.orig_stream
+                        if seglen or flags & 3:
+                            stream.segment(seq, flags, buf[poff:pend], seglen, ts)  # type: ignore[union-attr]
+                        if flags & 16 and other.ooo:  # type: ignore[union-attr]
+                            other.acked(ack_num(buf, l4off + 8)[0], ts)  # type: ignore[union-attr]
+                elif kind == UDP:
+                    _, key, _vlan, _f, _s, _l4, poff, pend, seglen = r
+                    ent = udp_get(key)
+                    if ent is None:
+                        ent = self._new_flow(None, UDP, key, 0, ts)
+                    flow, fwd = ent
+                    flow.last_ts = ts
+                    if fwd:
+                        flow.orig_pkts += 1
+                        flow.orig_bytes += wirelen
+                    else:
+                        flow.resp_pkts += 1
+                        flow.resp_bytes += wirelen
+                    if flow.app is not None:
+                        flow.app.datagram(fwd, buf[poff:pend], ts)
+                elif kind == ARP:
+                    self.arp_packets += 1
+                    for handler in self.arp_handlers:
+                        handler(ts, r)
+                elif kind == OTHER:
+                    what = r[1]
+                    self.other[what] = self.other.get(what, 0) + 1
+                elif kind == ANOMALY:
+                    self.anomaly(r[1], ts, None, r[2])
+            except Exception as exc:  # a bug must cost one packet (or one flow), not the run
+                self._packet_error(exc, ts, flow)
         if npk:
             if self.first_ts is None:
                 self.first_ts = ts
@@ -230,6 +234,16 @@ class Pipeline:
         self.packets += npk
         self.bytes += nby
         return npk, nby
+
+    def _packet_error(self, exc: Exception, ts: float, flow: Flow | None) -> None:
+        """An exception escaped a stage: report it and stop decoding that flow only."""
+        detail = f"{type(exc).__name__}: {exc}"[:300]
+        if flow is not None and flow.app is not None:
+            flow.app = None
+            flow.orig_stream = flow.resp_stream = None
+            self.anomaly("otsec.dissector_error", ts, flow, detail)
+        else:
+            self.anomaly("otsec.packet_error", ts, flow, detail)
 
     def _tick(self, ts: float) -> None:
         if self.first_ts is None:

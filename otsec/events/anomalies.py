@@ -67,6 +67,9 @@ _TABLE: tuple[tuple[str, str], ...] = (
     ("otsec.dissector_error",
      "A protocol dissector failed on this flow's data (a bug); the flow's decoding stops, the "
      "rest of the capture goes on."),
+    ("otsec.packet_error",
+     "Processing one packet failed outside any dissector (a bug); the packet is skipped, the "
+     "rest of the capture goes on."),
 )  # fmt: skip
 
 ANOMALIES: dict[str, AnomalyInfo] = {

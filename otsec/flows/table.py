@@ -253,12 +253,17 @@ class FlowTable:
         table.pop(flow.rkey, None)
         flow.end_reason = reason
         self.ended[reason] = self.ended.get(reason, 0) + 1
-        if flow.orig_stream is not None:
-            flow.orig_stream.flush(ts)
-        if flow.resp_stream is not None:
-            flow.resp_stream.flush(ts)
-        if flow.app is not None:
-            flow.app.close(ts)
+        try:
+            if flow.orig_stream is not None:
+                flow.orig_stream.flush(ts)
+            if flow.resp_stream is not None:
+                flow.resp_stream.flush(ts)
+            if flow.app is not None:
+                flow.app.close(ts)
+        except Exception as exc:  # a dissector bug at flow end costs that flow only
+            if self.on_anomaly is not None:
+                detail = f"{type(exc).__name__}: {exc}"[:300]
+                self.on_anomaly("otsec.dissector_error", ts, flow, detail)
         if self.on_end is not None:
             self.on_end(flow, reason, ts)
 
