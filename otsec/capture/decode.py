@@ -92,6 +92,7 @@ _U16 = struct.Struct("!H")
 _U32LE = struct.Struct("<I")
 _U32BE = struct.Struct("!I")
 _ARP = struct.Struct("!HHBBH6s4s6s4s")
+_ARP_ETH_IPV4 = b"\x00\x01\x08\x00\x06\x04"  # hardware type, protocol type, lengths
 
 
 def _anomaly(name: str, detail: str = "") -> tuple[int, str, str]:
@@ -173,6 +174,10 @@ def _ethertype(buf: bytes, off: int, end: int, etype: int, vlan: int) -> Decoded
 
 def _arp(buf: bytes, off: int, end: int, vlan: int) -> Decoded:
     if end - off < 28:
+        # Other hardware/protocol types have other address lengths, so a shorter body
+        # can be complete; only an Ethernet/IPv4 ARP body must have 28 bytes.
+        if end - off >= 6 and buf[off : off + 6] != _ARP_ETH_IPV4:
+            return (OTHER, "arp-non-ethernet-ipv4")
         return _anomaly("arp.truncated", f"{end - off} bytes")
     htype, ptype, hlen, plen, op, sha, spa, tha, tpa = _ARP.unpack_from(buf, off)
     if htype != 1 or ptype != ETH_IPV4 or hlen != 6 or plen != 4:

@@ -6,11 +6,12 @@ each frame as ``(timestamp, linktype, frame_bytes, wire_length)``. The format is
 from the magic number, never from the file name, and standard input (``-``) works the
 same as a file, so ``tcpdump -w - | otsec replay -`` needs no temporary file.
 
-Problems with the input are reported, not raised mid-stream: a truncated last record or
-a corrupt record header ends that file with a warning in :attr:`CaptureReader.warnings`,
-and everything read before it has already been handed out. Only problems that make the
-whole input unusable (missing file, not a capture, unsupported link type in a pcap
-header) raise :class:`CaptureError` when the file is opened.
+Problems with the input are reported, not raised mid-stream: a truncated last record, a
+corrupt record header or broken gzip data ends that file with a warning in
+:attr:`CaptureReader.warnings`, and everything read before it has already been handed
+out. Only problems that make the whole input unusable (missing file, not a capture,
+unsupported link type in a pcap header) raise :class:`CaptureError` when the file is
+opened.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class CaptureReader:
         self._chunk = chunk_size
         #: One-line warnings (truncated last record, corrupt header, skipped interfaces).
         self.warnings: list[str] = []
-        #: True when the input ended inside a record.
+        #: True when the input ended inside a record or could not be read to its end.
         self.truncated = False
         #: Link types seen in the file (pcap: one; pcapng: one per interface).
         self.linktypes: list[int] = []
@@ -190,7 +191,7 @@ class PcapReader(CaptureReader):
             self._rec = struct.Struct(endian + "IIII8x")
         else:
             self._rec = struct.Struct(endian + "IIII")
-        self._per_second = 1_000_000_000 if self.nanosecond else 1_000_000
+        self._scale = 1e-9 if self.nanosecond else 1e-6
         self._maxcap = min(max(self.snaplen, MAX_SNAPLEN), MAX_RECORD)
         self._pos = 24
 
@@ -198,7 +199,7 @@ class PcapReader(CaptureReader):
         unpack = self._rec.unpack_from
         hl = self._rec.size
         lt = self.linktype
-        per_second = self._per_second
+        scale = self._scale
         maxcap = self._maxcap
         buf = self._buf
         pos = self._pos
@@ -220,9 +221,9 @@ class PcapReader(CaptureReader):
                 if end > n:
                     need = end - n
                     break
-                # Integer division of integers is correctly rounded: the float nearest to
-                # the exact time, whatever the magnitudes (sec + frac * 1e-6 is not).
-                yield (sec * per_second + frac) / per_second, lt, buf, start, end, wirelen
+                # From 2004 (2**30 s) on, this is the float nearest to the exact time: the
+                # error of frac * scale is far smaller than the distance to a rounding tie.
+                yield sec + frac * scale, lt, buf, start, end, wirelen
                 pos = end
             if not need:
                 need = pos + hl - n
