@@ -176,8 +176,13 @@ class Pipeline:
                 if kind == -2:
                     r = decode_(buf, start, end, lt)
                     kind = r[0]
-                    if kind == TCP:
-                        _, key, _vlan, flags, seq, l4off, poff, pend, seglen = r
+                    if kind in (TCP, UDP):
+                        if r[7] - r[6] < r[8] and end - start >= wirelen:
+                            # The IP length claims more than the frame, which the snap
+                            # length did not cut: the header lies.
+                            kind = self._bad_total_length(ts, r)
+                        elif kind == TCP:
+                            _, key, _vlan, flags, seq, l4off, poff, pend, seglen = r
                 if kind == TCP:
                     ent = tcp_get(key)
                     if ent is None or (flags & SYN and ent[0].state == CLOSED):
@@ -234,6 +239,11 @@ class Pipeline:
         self.packets += npk
         self.bytes += nby
         return npk, nby
+
+    def _bad_total_length(self, ts: float, r: tuple[Any, ...]) -> int:
+        missing = r[8] - (r[7] - r[6])
+        self.anomaly("ip.bad_total_length", ts, None, f"claims {missing} bytes beyond the frame")
+        return ANOMALY - 1  # handled: fall through every branch of the loop
 
     def _packet_error(self, exc: Exception, ts: float, flow: Flow | None) -> None:
         """An exception escaped a stage: report it and stop decoding that flow only."""

@@ -125,3 +125,28 @@ def test_idle_flows_time_out_and_full_table_evicts(tmp_path: Path) -> None:
     assert ended["evicted"] == pipeline.anomalies["flow.evicted"] > 0
     assert ended["evicted"] + ended["timeout"] + ended["end_of_input"] == 41
     assert ended["timeout"] >= 1 and ended["end_of_input"] == 1
+
+
+def _raw_pcap(path: Path, records: list[tuple[bytes, int]]) -> Path:
+    """A pcap whose records give (frame, wire length) explicitly."""
+    from tests.capture.pcapbuild import pcap_header, pcap_record
+
+    body = b"".join(
+        pcap_record(1_700_000_000 + i, 0, frame, wirelen=wl)
+        for i, (frame, wl) in enumerate(records)
+    )
+    path.write_bytes(pcap_header(snaplen=80) + body)
+    return path
+
+
+def test_lying_ip_length_versus_snap_length_cut(tmp_path: Path) -> None:
+    s = TcpSession("10.1.1.1", "10.1.1.2", 40005, PORT).handshake()
+    full = bytes(s.packets[-1][1] / (REQS[0] * 10))
+    lying = bytearray(full)
+    lying[16:18] = (len(full) - 14 + 500).to_bytes(2, "big")  # IP total length too big
+    records = [(bytes(p[1]), len(bytes(p[1]))) for p in s.packets]
+    records.append((full[:80], len(full)))  # cut by the snap length: a gap, not a lie
+    records.append((bytes(lying), len(lying)))  # complete frame, lying header
+    pipeline, _ = run(_raw_pcap(tmp_path / "h.pcap", records))
+    assert pipeline.anomalies.get("ip.bad_total_length") == 1
+    assert pipeline.anomalies.get("tcp.snaplen_truncated") == 1

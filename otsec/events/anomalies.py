@@ -21,7 +21,8 @@ class AnomalyInfo:
 _TABLE: tuple[tuple[str, str], ...] = (
     # capture
     ("capture.unsupported_linktype",
-     "A pcapng interface uses a link type otsec cannot decode; its packets are skipped."),
+     "A pcapng interface uses a link type otsec cannot decode; each of its packets is "
+     "counted under this name and not processed further."),
     # layer 2
     ("eth.truncated", "Ethernet frame shorter than its 14-byte header."),
     ("vlan.truncated", "802.1Q/802.1ad tag cut off by the end of the frame."),
