@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from . import modbus as mb
 from .plant import Host
 from .process import ProcessImage
-from .tcp import Item, TcpConn
+from .tcp import Item, TcpConn, Timed
 from .timeline import MS, Ctx
+from .wire import PLAIN, Encap
 
 # FC 43/14 basic objects: vendor name, product code, major/minor revision
 IDENTITY: dict[str, tuple[str, str, str]] = {
@@ -73,9 +74,17 @@ def serve(host: Host, image: ProcessImage, pdu: bytes, t_us: int) -> bytes:
     return mb.exception(fc, 1)
 
 
-def transaction(conn: TcpConn, rng: random.Random, image: ProcessImage, tid: int, unit: int,
-                pdus: list[bytes], t: int, split: int = 0,
-                retransmit: bool = False) -> Iterator[Item]:  # fmt: skip
+def transaction(
+    conn: TcpConn,
+    rng: random.Random,
+    image: ProcessImage,
+    tid: int,
+    unit: int,
+    pdus: list[bytes],
+    t: int,
+    split: int = 0,
+    retransmit: bool = False,
+) -> Timed:
     """Requests (several in one segment when ``pdus`` has more than one) and their answers.
 
     ``split`` cuts the response in two segments at that offset. Returns, through
@@ -96,9 +105,7 @@ def transaction(conn: TcpConn, rng: random.Random, image: ProcessImage, tid: int
         if ack is not None:
             yield ack
         return t
-    resp = b"".join(
-        mb.adu(tid + i, unit, serve(server, image, p, t)) for i, p in enumerate(pdus)
-    )
+    resp = b"".join(mb.adu(tid + i, unit, serve(server, image, p, t)) for i, p in enumerate(pdus))
     if split and split < len(resp):
         yield from conn.send_parts(t, False, [resp[:split], resp[split:]], 60)
         return t + 60
@@ -126,6 +133,8 @@ class PollSpec:
     split_every: int = 0  # every n-th response is cut in two segments
     reconnect_every_us: int = 0
     retransmit_cycle: int = -1  # that cycle's first request is retransmitted once
+    encap: Encap = PLAIN
+    close_at_end: bool = False  # FIN teardown when the activity ends
 
 
 def poller(ctx: Ctx, spec: PollSpec) -> Iterator[Item]:
@@ -137,8 +146,8 @@ def poller(ctx: Ctx, spec: PollSpec) -> Iterator[Item]:
     next_write = spec.start_us + spec.writes_every_us // 2 if spec.writes_every_us else 0
     delack = spec.client.stack.delack_us
     while t < spec.end_us:
-        conn = ctx.connect(spec.client, spec.server, 502, rng)
-        yield from conn.handshake(t, rng.randrange(200, 900), rng.randrange(80, 300))
+        conn = ctx.connect(spec.client, spec.server, 502, rng, spec.encap)
+        t = yield from conn.handshake(t, rng.randrange(200, 900), rng.randrange(80, 300))
         t += rng.randrange(1 * MS, 4 * MS)
         stop = spec.end_us
         if spec.reconnect_every_us:
@@ -152,12 +161,13 @@ def poller(ctx: Ctx, spec: PollSpec) -> Iterator[Item]:
                 writes += 1
                 pdus.append(_operator_write(rng, writes))
                 next_write += spec.writes_every_us + rng.randrange(0, spec.writes_every_us // 2)
-            groups = [pdus] if spec.pipeline else [[p] for p in pdus]
+            step = 5 if spec.pipeline else 1  # at most five ADUs share a segment
+            groups = [pdus[i : i + step] for i in range(0, len(pdus), step)]
             for n, group in enumerate(groups):
                 responses += 1
                 split = 0
                 if spec.split_every and responses % spec.split_every == 0:
-                    split = 7 if responses % (2 * spec.split_every) else 9
+                    split = 9 if responses % (2 * spec.split_every) else 12
                 busy = (
                     spec.busy_every
                     and group[0][0] in (mb.WRITE_SINGLE_COIL, mb.WRITE_SINGLE_REGISTER)
@@ -167,21 +177,21 @@ def poller(ctx: Ctx, spec: PollSpec) -> Iterator[Item]:
                     t = yield from _busy(conn, rng, tid, spec.unit, group[0], t)
                 else:
                     retx = cycle == spec.retransmit_cycle and n == 0
-                    t = yield from transaction(conn, rng, image, tid, spec.unit, group, t, split,
-                                               retx)  # fmt: skip
+                    t = yield from transaction(
+                        conn, rng, image, tid, spec.unit, group, t, split, retx
+                    )
                 tid = (tid + len(group)) & 0xFFFF
                 t += rng.randrange(800, 3000)
             cycle += 1
             t_next = cycle_start + spec.period_us + rng.randrange(-spec.jitter_us, spec.jitter_us)
-            if t_next - t > delack and conn.needs_ack(True):
-                ack = conn.ack(t + delack, True)
-                if ack is not None:
-                    yield ack
+            yield from conn.delayed_acks(t, t_next - t)
             t = max(t_next, t + delack + MS)
         if spec.reconnect_every_us and t < spec.end_us:
             yield from conn.close(t, True, rng.randrange(300, 2000), rng.randrange(100, 400))
             t += rng.randrange(500 * MS, 2_500 * MS)
         else:
+            if spec.close_at_end:
+                yield from conn.close(t, True, rng.randrange(300, 2000), rng.randrange(100, 400))
             return
 
 
@@ -191,28 +201,32 @@ def _operator_write(rng: random.Random, n: int) -> bytes:
     return mb.write_single_register(rng.choice((8, 9, 12)), rng.randrange(300, 900))
 
 
-def _busy(conn: TcpConn, rng: random.Random, tid: int, unit: int, pdu: bytes,
-          t: int) -> Iterator[Item]:  # fmt: skip
+def _busy(conn: TcpConn, rng: random.Random, tid: int, unit: int, pdu: bytes, t: int) -> Timed:
     yield conn.send(t, True, mb.adu(tid, unit, pdu))
     t += rng.randrange(2000, 8000)
     yield conn.send(t, False, mb.adu(tid, unit, mb.exception(pdu[0], mb.SERVER_DEVICE_BUSY)))
     return t
 
 
-def one_shot(ctx: Ctx, name: str, client: Host, server: Host, start_us: int,
-             requests: list[tuple[int, bytes]], note: str = "",
-             gap_us: int = 400 * MS) -> Iterator[Item]:  # fmt: skip
-    """Connect, send each (unit, PDU) and read the answer, disconnect (engineering/attack)."""
+def one_shot(
+    ctx: Ctx,
+    name: str,
+    client: Host,
+    server: Host,
+    start_us: int,
+    requests: list[tuple[int, bytes, str]],
+    gap_us: int = 400 * MS,
+) -> Iterator[Item]:
+    """Connect, send each (unit, PDU, timeline note) and read the answer, disconnect."""
     rng = ctx.rng(name)
     image = ctx.image(server)
     conn = ctx.connect(client, server, 502, rng)
-    t = start_us
-    if note:
-        yield (t, note)
-    yield from conn.handshake(t, rng.randrange(200, 900), rng.randrange(80, 300))
+    t = yield from conn.handshake(start_us, rng.randrange(200, 900), rng.randrange(80, 300))
     t += rng.randrange(2 * MS, 10 * MS)
     tid = rng.randrange(1, 200)
-    for unit, pdu in requests:
+    for unit, pdu, note in requests:
+        if note:
+            yield (t, note)
         t = yield from transaction(conn, rng, image, tid, unit, [pdu], t)
         tid += 1
         t += gap_us + rng.randrange(0, gap_us // 2 + 1)

@@ -56,6 +56,10 @@ def frames_for_fragment(
     Returns the frames and the next transport sequence number.
     """
     chunks = [apdu[i : i + MAX_APP_PER_FRAME] for i in range(0, len(apdu), MAX_APP_PER_FRAME)]
+    if (tseq & 0x3F) + len(chunks) - 1 > 0x3F:
+        # A FIR segment may carry any sequence number (IEEE 1815 transport layer). Restart at
+        # 0 rather than wrap 63 -> 0 inside one fragment, which Wireshark 4.0 cannot reassemble.
+        tseq = 0
     frames = []
     for i, chunk in enumerate(chunks):
         th = (tseq & 0x3F) | (0x40 if i == 0 else 0) | (0x80 if i == len(chunks) - 1 else 0)
@@ -79,8 +83,6 @@ FC_DISABLE_UNSOLICITED = 21
 FC_RESPONSE = 129
 
 IIN1_DEVICE_RESTART = 0x80
-IIN1_CLASS1 = 0x02
-IIN1_CLASS2 = 0x04
 IIN2_NO_FUNC_SUPPORT = 0x01
 
 

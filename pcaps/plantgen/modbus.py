@@ -76,8 +76,9 @@ def write_multiple_response(fc: int, addr: int, qty: int) -> bytes:
 
 
 def read_write_registers(raddr: int, rqty: int, waddr: int, values: list[int]) -> bytes:
-    head = struct.pack("!BHHHHB", READ_WRITE_MULTIPLE_REGISTERS, raddr, rqty, waddr, len(values),
-                       2 * len(values))  # fmt: skip
+    head = struct.pack(
+        "!BHHHHB", READ_WRITE_MULTIPLE_REGISTERS, raddr, rqty, waddr, len(values), 2 * len(values)
+    )
     return head + struct.pack(f"!{len(values)}H", *values)
 
 

@@ -88,8 +88,9 @@ class VarItem:
 
     def spec(self) -> bytes:
         addr = (self.start << 3) | self.bit
-        return struct.pack("!BBBBHHB", 0x12, 0x0A, 0x10, self.tsize, self.length, self.db,
-                           self.area) + addr.to_bytes(3, "big")  # fmt: skip
+        return struct.pack(
+            "!BBBBHHB", 0x12, 0x0A, 0x10, self.tsize, self.length, self.db, self.area
+        ) + addr.to_bytes(3, "big")
 
     def nbytes(self) -> int:
         return self.length * (2 if self.tsize == TS_WORD else 1)
@@ -147,8 +148,7 @@ def _ud_request(pduref: int, group: int, subf: int, seq: int, data: bytes) -> by
 
 
 def _ud_response(pduref: int, group: int, subf: int, seq: int, data: bytes) -> bytes:
-    param = struct.pack("!BBBBBBBBBBH", 0x00, 0x01, 0x12, 8, 0x12, 0x80 | group, subf, seq,
-                        0, 0, 0)  # fmt: skip
+    param = struct.pack("!BBBBBBBBBBH", 0x00, 0x01, 0x12, 8, 0x12, 0x80 | group, subf, seq, 0, 0, 0)
     return header(ROSCTR_USERDATA, pduref, param, data)
 
 
@@ -164,11 +164,16 @@ def szl_response(pduref: int, seq: int, szl_id: int, index: int, records: list[b
     return _ud_response(pduref, GROUP_CPU, SUBF_READ_SZL, seq, data)
 
 
-def szl_0011_record(index: int, order_no: str, version: tuple[int, int, int]) -> bytes:
-    """Module identification record (28 bytes): index, MLFB, BGTyp, Ausbg, Ausbe."""
+def szl_0011_record(index: int, order_no: str, firmware: tuple[int, int, int] | None) -> bytes:
+    """Module identification record (28 bytes): index, MLFB, BGTyp, Ausbg, Ausbe.
+
+    Firmware records (index 7) carry the version as 'V' + major, minor, patch."""
     mlfb = order_no.encode("ascii").ljust(20, b" ")
-    return struct.pack("!H", index) + mlfb + struct.pack("!HBBBB", 0xC000, 0, version[0],
-                                                          version[1], version[2])  # fmt: skip
+    if firmware is None:
+        ausbg, ausbe = 0x0000, 0x0001
+    else:
+        ausbg, ausbe = 0x5600 | firmware[0], (firmware[1] << 8) | firmware[2]
+    return struct.pack("!H", index) + mlfb + struct.pack("!HHH", 0x00C0, ausbg, ausbe)
 
 
 def szl_001c_record(index: int, text: str) -> bytes:
@@ -180,11 +185,24 @@ def bcd(value: int) -> int:
     return ((value // 10) << 4) | (value % 10)
 
 
-def s7_timestamp(year: int, month: int, day: int, hour: int, minute: int, sec: int,
-                 msec: int, weekday: int) -> bytes:  # fmt: skip
+def s7_timestamp(
+    year: int, month: int, day: int, hour: int, minute: int, sec: int, msec: int, weekday: int
+) -> bytes:
     """10-byte BCD timestamp (reserved, year high/low, month ... msec, weekday nibble)."""
-    return bytes((0, bcd(year // 100), bcd(year % 100), bcd(month), bcd(day), bcd(hour),
-                  bcd(minute), bcd(sec), bcd(msec // 10), ((msec % 10) << 4) | weekday))  # fmt: skip
+    return bytes(
+        (
+            0,
+            bcd(year // 100),
+            bcd(year % 100),
+            bcd(month),
+            bcd(day),
+            bcd(hour),
+            bcd(minute),
+            bcd(sec),
+            bcd(msec // 10),
+            ((msec % 10) << 4) | weekday,
+        )
+    )
 
 
 def set_clock_request(pduref: int, seq: int, stamp: bytes) -> bytes:

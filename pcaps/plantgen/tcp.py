@@ -8,12 +8,15 @@ acknowledges new data, so no duplicate ACKs appear unless a scenario asks for th
 from __future__ import annotations
 
 import random
+from collections.abc import Generator
 from dataclasses import dataclass
 
 from .plant import Host, LinkCache, Stack
-from .wire import PLAIN, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, Encap, Link, tcp_options
+from .wire import PLAIN, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, Encap, Link, tcp_options
 
 Item = tuple[int, bytes | str]  # (absolute time in microseconds, frame or timeline note)
+# a generator of items that returns the time of its last item (``t = yield from ...``)
+Timed = Generator[Item, None, int]
 
 _MASK = 0xFFFFFFFF
 _OPT_CACHE: dict[tuple[object, ...], bytes] = {}
@@ -78,25 +81,41 @@ class TcpConn:
 
     def __init__(self, links: LinkCache, spec: ConnSpec, rng: random.Random) -> None:
         c, s = spec.client, spec.server
-        self.c = TcpEnd(c, links.get(c, s, spec.encap), spec.cport, rng.getrandbits(32),
-                        rng.randrange(1, 0xFFFF))  # fmt: skip
-        self.s = TcpEnd(s, links.get(s, c, spec.encap), spec.sport, rng.getrandbits(32),
-                        rng.randrange(1, 0xFFFF))  # fmt: skip
+        self.c = TcpEnd(
+            c,
+            links.get(c, s, spec.encap),
+            spec.cport,
+            rng.getrandbits(32),
+            rng.randrange(1, 0xFFFF),
+        )
+        self.s = TcpEnd(
+            s,
+            links.get(s, c, spec.encap),
+            spec.sport,
+            rng.getrandbits(32),
+            rng.randrange(1, 0xFFFF),
+        )
         self.scaled = c.stack.wscale is not None and s.stack.wscale is not None
         self.mss = min(c.stack.mss, s.stack.mss)
-        self.open = False
 
     def ends(self, from_client: bool) -> tuple[TcpEnd, TcpEnd]:
         return (self.c, self.s) if from_client else (self.s, self.c)
 
-    def _frame(self, src: TcpEnd, dst: TcpEnd, flags: int, payload: bytes = b"",
-               opts: bytes = b"", seq: int | None = None, ack: int | None = None) -> bytes:  # fmt: skip
+    def _frame(
+        self,
+        src: TcpEnd,
+        dst: TcpEnd,
+        flags: int,
+        payload: bytes = b"",
+        opts: bytes = b"",
+        seq: int | None = None,
+        ack: int | None = None,
+    ) -> bytes:
         if seq is None:
             seq = src.nxt
         if ack is None:
             ack = src.rcv if flags & TCP_ACK else 0
-        frame = src.link.tcp(src.port, dst.port, seq, ack, flags, src.win, payload, opts,
-                             src.ip_id)  # fmt: skip
+        frame = src.link.tcp(src.port, dst.port, seq, ack, flags, src.win, payload, opts, src.ip_id)
         src.ip_id = (src.ip_id + 1) & 0xFFFF
         if flags & TCP_ACK:
             src.sent_ack = ack
@@ -125,11 +144,13 @@ class TcpConn:
         self._settle_windows()
         return (t, frame)
 
-    def handshake(self, t: int, synack_us: int = 300, ack_us: int = 150) -> list[Item]:
-        items = [self.syn(t), self.syn_ack(t + synack_us)]
-        items.append((t + synack_us + ack_us, self._frame(self.c, self.s, TCP_ACK)))
-        self.open = True
-        return items
+    def handshake(self, t: int, synack_us: int = 300, ack_us: int = 150) -> Timed:
+        """SYN, SYN-ACK, ACK; returns the time of the ACK."""
+        yield self.syn(t)
+        yield self.syn_ack(t + synack_us)
+        t += synack_us + ack_us
+        yield (t, self._frame(self.c, self.s, TCP_ACK))
+        return t
 
     def close(self, t: int, from_client: bool = True, d1: int = 400, d2: int = 200) -> list[Item]:
         """FIN/ACK, the peer's FIN/ACK (its ACK folded in), and the last ACK."""
@@ -141,14 +162,7 @@ class TcpConn:
         b.nxt = (b.nxt + 1) & _MASK
         a.rcv = b.nxt
         items.append((t + d1 + d2, self._frame(a, b, TCP_ACK)))
-        self.open = False
         return items
-
-    def rst(self, t: int, from_client: bool, with_ack: bool = True) -> Item:
-        a, b = self.ends(from_client)
-        flags = TCP_RST | (TCP_ACK if with_ack else 0)
-        self.open = False
-        return (t, self._frame(a, b, flags))
 
     # -- data ------------------------------------------------------------------------------
 
@@ -166,8 +180,9 @@ class TcpConn:
         """Several back-to-back segments, e.g. one PDU cut in two, each pushed."""
         return [self.send(t + i * gap_us, from_client, p) for i, p in enumerate(parts)]
 
-    def bulk(self, t: int, from_client: bool, payload: bytes, gap_us: int = 120,
-             ack_us: int = 60) -> tuple[list[Item], int]:  # fmt: skip
+    def bulk(
+        self, t: int, from_client: bool, payload: bytes, gap_us: int = 120, ack_us: int = 60
+    ) -> tuple[list[Item], int]:
         """A large write cut at the MSS; the receiver ACKs every second full segment.
 
         Returns the items and the time of the last one.
@@ -192,9 +207,18 @@ class TcpConn:
             return None
         return (t, self._frame(a, b, TCP_ACK))
 
-    def needs_ack(self, from_client: bool) -> bool:
-        a, _ = self.ends(from_client)
-        return a.sent_ack != a.rcv
+    def delayed_acks(self, t: int, quiet_us: int) -> list[Item]:
+        """Pure ACKs both sides owe, each after its delayed-ACK timer, if that timer fires
+        within ``quiet_us`` (before the next data segment would carry the ACK anyway)."""
+        out: list[Item] = []
+        for from_client, end in ((True, self.c), (False, self.s)):
+            delay = end.host.stack.delack_us
+            if delay < quiet_us:
+                ack = self.ack(t + delay, from_client)
+                if ack is not None:
+                    out.append(ack)
+        out.sort(key=lambda item: item[0])
+        return out
 
     def retransmit(self, t: int, from_client: bool) -> Item:
         """Resend the last data segment of a side unchanged (same seq, ack, flags, bytes)."""

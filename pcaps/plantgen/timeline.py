@@ -60,8 +60,9 @@ class Ctx:
         self._ports[host.name] = port
         return port
 
-    def connect(self, client: Host, server: Host, sport: int, rng: random.Random,
-                encap: Encap = PLAIN) -> TcpConn:  # fmt: skip
+    def connect(
+        self, client: Host, server: Host, sport: int, rng: random.Random, encap: Encap = PLAIN
+    ) -> TcpConn:
         spec = ConnSpec(client, server, self.ephemeral_port(client), sport, encap)
         return TcpConn(self.links, spec, rng)
 
@@ -79,26 +80,44 @@ class CaptureSummary:
     notes: list[Note] = field(default_factory=list)
 
 
+def _in_order(index: int, source: Iterator[Item]) -> Iterator[Item]:
+    last = 0
+    for item in source:
+        if item[0] < last:
+            code = getattr(source, "gi_code", None)
+            where = f"{code.co_name} (activity #{index})" if code else f"activity #{index}"
+            raise RuntimeError(f"{where} went back in time: {item[0]} < {last}")
+        last = item[0]
+        yield item
+
+
 def merge(sources: Iterable[Iterator[Item]]) -> Iterator[Item]:
-    return heapq.merge(*sources, key=itemgetter(0))
+    checked = [_in_order(i, s) for i, s in enumerate(sources)]
+    return heapq.merge(*checked, key=itemgetter(0))
 
 
-def write_capture(path: Path, sources: Iterable[Iterator[Item]], limit: int | None = None,
-                  t0_us: int = BASE_EPOCH_US) -> CaptureSummary:  # fmt: skip
+def write_capture(
+    path: Path,
+    sources: Iterable[Iterator[Item]],
+    limit: int | None = None,
+    t0_us: int = BASE_EPOCH_US,
+) -> CaptureSummary:
     """Merge the activities and write at most ``limit`` frames; notes are collected."""
     summary = CaptureSummary()
-    last = 0
+    first = t0_us
     with path.open("wb", buffering=1 << 20) as out:
         writer = PcapWriter(out)
         for t_us, what in merge(sources):
-            if t_us < last:
-                raise RuntimeError(f"activity went back in time at {t_us - t0_us} us")
-            last = t_us
             if isinstance(what, str):
                 summary.notes.append(Note(writer.count + 1, t_us - t0_us, what))
                 continue
             if limit is not None and writer.count >= limit:
                 break
+            if writer.count == 0:
+                first = t_us
             writer.write(t_us, what)
         summary.packets = writer.count
+    # like Wireshark's relative time: seconds from the first frame
+    for note in summary.notes:
+        note.t_us = note.t_us + t0_us - first
     return summary

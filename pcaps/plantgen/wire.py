@@ -8,10 +8,12 @@ per byte.
 
 from __future__ import annotations
 
+import socket
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from functools import cache
+from typing import Any, BinaryIO
 
 # 2026-01-05T08:00:00Z: every scenario's packet time is an offset from this instant.
 BASE_EPOCH_US = 1_767_600_000 * 1_000_000
@@ -129,11 +131,29 @@ class Link:
         csum = csum_finish(total) or 0xFFFF
         return self.ip_frame(PROTO_UDP, _UDP.pack(sport, dport, length, csum) + payload, ip_id)
 
-    def icmp(self, icmp_type: int, code: int, ident: int, seq: int, data: bytes, ip_id: int) -> bytes:
+    def icmp(
+        self, icmp_type: int, code: int, ident: int, seq: int, data: bytes, ip_id: int
+    ) -> bytes:
         body = struct.pack("!BBHHH", icmp_type, code, 0, ident, seq) + data
         csum = csum_finish(csum_partial(body))
         body = body[:2] + struct.pack("!H", csum) + body[4:]
         return self.ip_frame(PROTO_ICMP, body, ip_id)
+
+
+def _l3_template(src_ip: str, dst_ip: str, ttl: int, encap: Encap, proto: int) -> Any:
+    """The IP layer (with IPv6 extension headers) of a link, as a scapy packet."""
+    from scapy.layers.inet import IP
+    from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop, PadN
+
+    if not encap.ipv6:
+        return IP(src=src_ip, dst=dst_ip, ttl=ttl, flags="DF", id=0, proto=proto)
+    l3 = IPv6(src=src_ip, dst=dst_ip, hlim=ttl)
+    for ext in encap.ext_headers:
+        pad = PadN(optdata=b"\x00" * 4)
+        header = IPv6ExtHdrHopByHop if ext == "hbh" else IPv6ExtHdrDestOpt
+        l3 = l3 / header(options=[pad])
+    l3.lastlayer().nh = proto
+    return l3
 
 
 def build_link(
@@ -141,45 +161,26 @@ def build_link(
 ) -> Link:
     """Build the header templates of one link with scapy (once per link, never per packet)."""
     from scapy.compat import raw
-    from scapy.layers.inet import IP
-    from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop, PadN
     from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
 
     l2 = Ether(src=src_mac, dst=dst_mac)
     for tpid, vid, pcp in encap.vlans:
         l2 = l2 / (Dot1AD(vlan=vid, prio=pcp) if tpid == 0x88A8 else Dot1Q(vlan=vid, prio=pcp))
-    tpl_by_proto: dict[int, bytes] = {}
-    ip_sum: dict[int, int] = {}
-    pseudo: dict[int, int] = {}
-    eth = b""
-    for proto in (PROTO_TCP, PROTO_UDP, PROTO_ICMP):
+    eth_len = 14 + 4 * len(encap.vlans)
+    link = Link(eth=b"", ipv6=encap.ipv6)
+    protos = (PROTO_TCP, PROTO_UDP) if encap.ipv6 else (PROTO_TCP, PROTO_UDP, PROTO_ICMP)
+    for proto in protos:
+        frame = raw(l2 / _l3_template(src_ip, dst_ip, ttl, encap, proto))
+        link.eth, ip_hdr = frame[:eth_len], frame[eth_len:]  # EtherType set by the IP layer
         if encap.ipv6:
-            if proto == PROTO_ICMP:
-                continue
-            l3 = IPv6(src=src_ip, dst=dst_ip, hlim=ttl)
-            for ext in encap.ext_headers:
-                pad = PadN(optdata=b"\x00" * 4)
-                l3 = l3 / (IPv6ExtHdrHopByHop(options=[pad]) if ext == "hbh" else IPv6ExtHdrDestOpt(options=[pad]))
-            if encap.ext_headers:
-                l3.lastlayer().nh = proto
-            else:
-                l3.nh = proto
-        else:
-            l3 = IP(src=src_ip, dst=dst_ip, ttl=ttl, flags="DF", id=0, proto=proto)
-        data = raw(l2 / l3)
-        eth_len = 14 + 4 * len(encap.vlans)
-        eth = data[:eth_len]
-        ip_hdr = data[eth_len:]
-        if encap.ipv6:
-            ip_hdr = ip_hdr[:4] + b"\x00\x00" + ip_hdr[6:]
-            addrs = ip_hdr[8:40]
-            pseudo[proto] = csum_partial(addrs) + proto
-        else:
-            ip_hdr = ip_hdr[:2] + b"\x00\x00\x00\x00" + ip_hdr[6:10] + b"\x00\x00" + ip_hdr[12:]
-            pseudo[proto] = csum_partial(ip_hdr[12:20]) + proto
-            ip_sum[proto] = csum_partial(ip_hdr)
-        tpl_by_proto[proto] = ip_hdr
-    return Link(eth=eth, ipv6=encap.ipv6, ip_tpl=tpl_by_proto, ip_sum=ip_sum, pseudo=pseudo)
+            ip_hdr = ip_hdr[:4] + b"\x00\x00" + ip_hdr[6:]  # payload length: per packet
+            link.pseudo[proto] = csum_partial(ip_hdr[8:40]) + proto
+        else:  # total length, id and checksum: per packet
+            ip_hdr = ip_hdr[:2] + bytes(4) + ip_hdr[6:10] + bytes(2) + ip_hdr[12:]
+            link.pseudo[proto] = csum_partial(ip_hdr[12:20]) + proto
+            link.ip_sum[proto] = csum_partial(ip_hdr)
+        link.ip_tpl[proto] = ip_hdr
+    return link
 
 
 def tcp_options(options: list[tuple[str, object]]) -> bytes:
@@ -190,18 +191,41 @@ def tcp_options(options: list[tuple[str, object]]) -> bytes:
     return raw(TCP(options=options))[20:]
 
 
+@cache
+def _arp_template() -> bytes:
+    """An ARP request built once with scapy; ``arp_frame`` patches its fields."""
+    from scapy.compat import raw
+    from scapy.layers.l2 import ARP, Ether
+
+    return raw(Ether(src="00:00:00:00:00:01", dst="ff:ff:ff:ff:ff:ff") / ARP(op=1))
+
+
+@cache
+def _mac(text: str) -> bytes:
+    return bytes.fromhex(text.replace(":", ""))
+
+
+@cache
+def _ip4(text: str) -> bytes:
+    return socket.inet_aton(text)
+
+
 def arp_frame(
     op: int, src_mac: str, src_ip: str, dst_mac: str, target_mac: str, target_ip: str
 ) -> bytes:
     """An ARP request (op 1) or reply (op 2), zero-padded to the Ethernet minimum."""
-    from scapy.compat import raw
-    from scapy.layers.l2 import ARP, Ether
-
-    pkt = Ether(src=src_mac, dst=dst_mac) / ARP(
-        op=op, hwsrc=src_mac, psrc=src_ip, hwdst=target_mac, pdst=target_ip
+    tpl = _arp_template()
+    frame = (
+        _mac(dst_mac)
+        + _mac(src_mac)
+        + tpl[12:20]
+        + struct.pack("!H", op)
+        + _mac(src_mac)
+        + _ip4(src_ip)
+        + _mac(target_mac)
+        + _ip4(target_ip)
     )
-    data = raw(pkt)
-    return data + bytes(max(0, ETH_MIN - len(data)))
+    return frame + bytes(ETH_MIN - len(frame))
 
 
 class PcapWriter:
@@ -221,4 +245,3 @@ class PcapWriter:
     def write_all(self, items: Iterable[tuple[int, bytes]]) -> None:
         for t_us, frame in items:
             self.write(t_us, frame)
-
