@@ -161,18 +161,26 @@ class Pipeline:
                     next_sweep = flows.next_sweep
                 if npk & every == 0:
                     progress(reader, npk)  # type: ignore[misc]
-                # Fast path, inline: untagged Ethernet, IPv4 without options, TCP. Anything
-                # else (or anything odd) goes through decode(), which handles every case.
+                # Fast path, inline: untagged Ethernet, IPv4 without options, TCP or UDP.
+                # Anything else (or anything odd) goes through decode(), which handles
+                # every case; a property test keeps the two in agreement.
                 kind = -2
                 if lt == fast_lt and end - start >= 54:
                     etype, vihl, tot, frag, proto, key, seq, offb, flags = fast(buf, start + 12)
-                    if etype == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF:
-                        l4off = start + 34
-                        poff = l4off + ((offb >> 4) << 2)
+                    if etype == 0x0800 and vihl == 0x45 and not frag & 0x3FFF:
                         pend = start + 14 + tot
-                        seglen = pend - poff
-                        if offb >= 0x50 and seglen >= 0 and pend <= end:
-                            kind = TCP
+                        if proto == 6:
+                            l4off = start + 34
+                            poff = l4off + ((offb >> 4) << 2)
+                            seglen = pend - poff
+                            if offb >= 0x50 and seglen >= 0 and pend <= end:
+                                kind = TCP
+                        elif proto == 17:
+                            poff = start + 42
+                            seglen = ((buf[start + 38] << 8) | buf[start + 39]) - 8
+                            if seglen >= 0 and poff + seglen <= pend <= end:
+                                pend = poff + seglen
+                                kind = UDP
                 if kind == -2:
                     r = decode_(buf, start, end, lt)
                     kind = r[0]
@@ -181,7 +189,7 @@ class Pipeline:
                             # The IP length claims more than the frame, which the snap
                             # length did not cut: the header lies.
                             kind = self._bad_total_length(ts, r)
-                        elif kind == TCP:
+                        else:
                             _, key, _vlan, flags, seq, l4off, poff, pend, seglen = r
                 if kind == TCP:
                     ent = tcp_get(key)
@@ -207,7 +215,6 @@ class Pipeline:
                         if flags & 16 and other.ooo:  # type: ignore[union-attr]
                             other.acked(ack_num(buf, l4off + 8)[0], ts)  # type: ignore[union-attr]
                 elif kind == UDP:
-                    _, key, _vlan, _f, _s, _l4, poff, pend, seglen = r
                     ent = udp_get(key)
                     if ent is None:
                         ent = self._new_flow(None, UDP, key, 0, ts)
