@@ -89,6 +89,7 @@ class Pipeline:
             on_end=self._flow_end,
             on_anomaly=self.anomaly,
         )
+        self._ics_ports = frozenset(settings.ics_ports)
         self.packets = 0
         self.bytes = 0
         self.arp_packets = 0
@@ -274,7 +275,7 @@ class Pipeline:
             self.flows.end(old[0], "port_reused", ts)
         ent = self.flows.create(transport, key, flags, ts)
         port = ent[0].resp_port
-        if port in self.settings.ics_ports:
+        if port in self._ics_ports:
             self.flows_by_port[port] = self.flows_by_port.get(port, 0) + 1
         return ent
 

@@ -24,7 +24,7 @@ import heapq
 from collections.abc import Callable
 from typing import Protocol
 
-from otsec.capture.decode import ACK, FIN, RST, SYN, TCP, ip_text, make_key, split_key
+from otsec.capture.decode import ACK, FIN, RST, SYN, TCP, ip_text, split_key
 from otsec.config import FlowLimits
 from otsec.flows.keys import community_id
 from otsec.flows.tcp_stream import ReassemblyContext, TcpStream
@@ -55,7 +55,11 @@ class FlowApp(Protocol):
 
 
 class Flow:
-    """One bidirectional conversation; ``orig_*`` is the originator (client) side."""
+    """One bidirectional conversation; ``orig_*`` is the originator (client) side.
+
+    Addresses, ports and VLAN live in the flow keys (bytes, as the decoder cut them from
+    the frames); the accessors below take them apart when someone asks.
+    """
 
     __slots__ = (
         "_community_id",
@@ -68,13 +72,11 @@ class Flow:
         "midstream",
         "orig_bytes",
         "orig_flags",
-        "orig_ip",
         "orig_pkts",
         "orig_port",
         "orig_stream",
         "resp_bytes",
         "resp_flags",
-        "resp_ip",
         "resp_pkts",
         "resp_port",
         "resp_stream",
@@ -82,26 +84,21 @@ class Flow:
         "service",
         "state",
         "transport",
-        "vlan",
     )
 
     def __init__(
-        self, fid: int, transport: int, vlan: int, orig: tuple[Addr, int],
-        resp: tuple[Addr, int], ts: float,
-    ) -> None:  # fmt: skip
+        self, fid: int, transport: int, key: Key, rkey: Key, ports: tuple[int, int], ts: float
+    ) -> None:
         self.fid = fid
-        #: Flow keys of the originator's and the responder's packets.
-        self.key = make_key(orig[0], resp[0], orig[1], resp[1], vlan)
-        self.rkey = make_key(resp[0], orig[0], resp[1], orig[1], vlan)
         self.transport = transport
-        self.vlan = vlan
-        self.orig_ip, self.orig_port = orig
-        self.resp_ip, self.resp_port = resp
-        self.first_ts = ts
-        self.last_ts = ts
+        self.orig_port, self.resp_port = ports
+        #: Flow keys of the originator's and of the responder's packets.
+        self.key = key
+        self.rkey = rkey
+        self.first_ts = self.last_ts = ts
         self.orig_pkts = self.orig_bytes = self.resp_pkts = self.resp_bytes = 0
         self.orig_flags = self.resp_flags = 0
-        self.state = UDP_STATE if transport != TCP else ESTABLISHED
+        self.state = ESTABLISHED if transport == TCP else UDP_STATE
         self.midstream = False
         self.service: str | None = None
         self.app: FlowApp | None = None
@@ -111,13 +108,24 @@ class Flow:
         self._community_id: str | None = None
 
     @property
+    def orig_ip(self) -> Addr:
+        return split_key(self.key)[0]
+
+    @property
+    def resp_ip(self) -> Addr:
+        return split_key(self.key)[1]
+
+    @property
+    def vlan(self) -> int:
+        return split_key(self.key)[4]
+
+    @property
     def community_id(self) -> str:
         """Community ID v1 (ECS ``network.community_id``), computed on first use."""
         cid = self._community_id
         if cid is None:
-            cid = self._community_id = community_id(
-                self.transport, self.orig_ip, self.resp_ip, self.orig_port, self.resp_port
-            )
+            o, r, op, rp, _ = split_key(self.key)
+            cid = self._community_id = community_id(self.transport, o, r, op, rp)
         return cid
 
     @property
@@ -129,9 +137,10 @@ class Flow:
         return "tcp" if self.transport == TCP else "udp"
 
     def __repr__(self) -> str:
+        o, r, op, rp, vlan = split_key(self.key)
         return (
-            f"<Flow {self.fid} {self.transport_name} {ip_text(self.orig_ip)}:{self.orig_port}"
-            f" -> {ip_text(self.resp_ip)}:{self.resp_port} vlan={self.vlan} {self.state_name}>"
+            f"<Flow {self.fid} {self.transport_name} {ip_text(o)}:{op} -> {ip_text(r)}:{rp}"
+            f" vlan={vlan} {self.state_name}>"
         )
 
 
@@ -198,15 +207,20 @@ class FlowTable:
         """Create the flow for a packet that matched none; return its ``(flow, fwd)`` entry."""
         if len(self.active) >= self.limits.max_flows:
             self._make_room(ts)
-        src, dst, sport, dport, vlan = split_key(key)
+        n = len(key)
+        alen = 4 if n == 12 or n == 15 else 16
+        p = alen + alen
+        sport = (key[p] << 8) | key[p + 1]
+        dport = (key[p + 2] << 8) | key[p + 3]
+        rkey = key[alen:p] + key[:alen] + key[p + 2 : p + 4] + key[p : p + 2] + key[p + 4 :]
         if transport == TCP and flags & SYN:
             src_is_orig = not flags & ACK
         else:
             src_is_orig = self._src_is_client(sport, dport)
         if src_is_orig:
-            flow = Flow(self.next_fid, transport, vlan, (src, sport), (dst, dport), ts)
+            flow = Flow(self.next_fid, transport, key, rkey, (sport, dport), ts)
         else:
-            flow = Flow(self.next_fid, transport, vlan, (dst, dport), (src, sport), ts)
+            flow = Flow(self.next_fid, transport, rkey, key, (dport, sport), ts)
         self.next_fid += 1
         if transport == TCP:
             self.created_tcp += 1
@@ -253,17 +267,18 @@ class FlowTable:
         table.pop(flow.rkey, None)
         flow.end_reason = reason
         self.ended[reason] = self.ended.get(reason, 0) + 1
-        try:
-            if flow.orig_stream is not None:
-                flow.orig_stream.flush(ts)
-            if flow.resp_stream is not None:
-                flow.resp_stream.flush(ts)
-            if flow.app is not None:
-                flow.app.close(ts)
-        except Exception as exc:  # a dissector bug at flow end costs that flow only
-            if self.on_anomaly is not None:
-                detail = f"{type(exc).__name__}: {exc}"[:300]
-                self.on_anomaly("otsec.dissector_error", ts, flow, detail)
+        app = flow.app
+        if app is not None:
+            try:
+                if flow.orig_stream is not None:
+                    flow.orig_stream.flush(ts)
+                if flow.resp_stream is not None:
+                    flow.resp_stream.flush(ts)
+                app.close(ts)
+            except Exception as exc:  # a dissector bug at flow end costs that flow only
+                if self.on_anomaly is not None:
+                    detail = f"{type(exc).__name__}: {exc}"[:300]
+                    self.on_anomaly("otsec.dissector_error", ts, flow, detail)
         if self.on_end is not None:
             self.on_end(flow, reason, ts)
 

@@ -115,7 +115,8 @@ class TcpStream:
     def segment(self, seq: int, flags: int, data: bytes, seglen: int, ts: float) -> None:
         """One segment of this direction: TCP ``flags``, ``data`` its payload as captured,
         ``seglen`` its payload length on the wire."""
-        if seq == self.next_seq and not flags & 3 and seglen and seglen == len(data):
+        if seq == self.next_seq and not flags & 3 and seglen == len(data):
+            # (callers pass seglen 0 only with SYN or FIN, which take the slow path)
             # The common case, kept short: the next bytes in order, nothing special.
             self.next_seq = (seq + seglen) & _MOD
             self._last_seq = seq
