@@ -208,7 +208,7 @@ class FlowTable:
         if len(self.active) >= self.limits.max_flows:
             self._make_room(ts)
         n = len(key)
-        alen = 4 if n == 12 or n == 15 else 16
+        alen = 4 if n in (12, 15) else 16
         p = alen + alen
         sport = (key[p] << 8) | key[p + 1]
         dport = (key[p + 2] << 8) | key[p + 3]

@@ -101,9 +101,13 @@ def timed(argv: list[str], *, stdout: int | None = subprocess.DEVNULL) -> tuple[
 
 
 def capinfos_count(path: Path) -> int:
-    out = subprocess.run(
-        ["capinfos", "-M", "-c", "-T", str(path)], capture_output=True, text=True, check=True
-    ).stdout.strip().splitlines()[-1]
+    out = (
+        subprocess.run(
+            ["capinfos", "-M", "-c", "-T", str(path)], capture_output=True, text=True, check=True
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     return int(out.split("\t")[-1])
 
 
