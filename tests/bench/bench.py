@@ -138,6 +138,11 @@ def ensure_slice(src: Path, packets: int) -> Path:
     return dst
 
 
+def _slice_label(path: Path) -> str:
+    count = int(path.stem.rsplit("_first", 1)[1])
+    return f"{count // 1000}k slice"
+
+
 def warm(path: Path) -> None:
     with path.open("rb") as f:
         while f.read(1 << 22):
@@ -216,10 +221,10 @@ def main() -> int:
         runs.append(run_tshark(path, total, label))
     if not args.skip_pyshark and shutil.which("tshark"):
         sl = ensure_slice(path, min(args.pyshark_slice, total))
-        runs.append(run_script("pyshark (use_ek)", PYSHARK_SCRIPT, sl, f"{sl.stem[-6:]} slice"))
+        runs.append(run_script("pyshark (use_ek)", PYSHARK_SCRIPT, sl, _slice_label(sl)))
     if not args.skip_scapy:
         sl = ensure_slice(path, min(args.scapy_slice, total))
-        runs.append(run_script("scapy PcapReader", SCAPY_SCRIPT, sl, f"{sl.stem[-6:]} slice"))
+        runs.append(run_script("scapy PcapReader", SCAPY_SCRIPT, sl, _slice_label(sl)))
     print()
     print_table(runs, base)
     print()
