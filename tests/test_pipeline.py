@@ -123,8 +123,8 @@ def test_idle_flows_time_out_and_full_table_evicts(tmp_path: Path) -> None:
     pipeline, _ = run(write_pcap(tmp_path / "g.pcap", packets), settings)
     ended = pipeline.flows.ended
     assert ended["evicted"] == pipeline.anomalies["flow.evicted"] > 0
-    assert ended["evicted"] + ended["timeout"] + ended["end_of_input"] == 41
-    assert ended["timeout"] >= 1 and ended["end_of_input"] == 1
+    assert ended["evicted"] + ended["idle_timeout"] + ended["end_of_input"] == 41
+    assert ended["idle_timeout"] >= 1 and ended["end_of_input"] == 1
 
 
 def _raw_pcap(path: Path, records: list[tuple[bytes, int]]) -> Path:

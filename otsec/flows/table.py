@@ -15,7 +15,9 @@ Flows end on idle timeouts that depend on their state (handshake, established, c
 UDP), when a closed TCP 5-tuple is reused by a new SYN, when the table is full (the least
 recently seen flows are evicted, and reported as such) and at the end of the input. Every
 ending goes through :meth:`FlowTable.end`, which flushes the flow's reassembly and tells
-the ``on_end`` callback why the flow ended.
+the ``on_end`` callback why the flow ended: ``closed`` (FIN from both sides or RST,
+then the closed timeout passed), ``idle_timeout``, ``evicted``, ``port_reused`` or
+``end_of_input``.
 """
 
 from __future__ import annotations
@@ -307,7 +309,7 @@ class FlowTable:
         )
         expired = [f for f in self.active.values() if now - f.last_ts > timeouts[f.state]]
         for flow in expired:
-            self.end(flow, "timeout", flow.last_ts)
+            self.end(flow, "closed" if flow.state == CLOSED else "idle_timeout", flow.last_ts)
         return len(expired)
 
     def _make_room(self, ts: float) -> None:

@@ -84,11 +84,19 @@ def test_idle_timeouts_depend_on_state() -> None:
     syn, _ = t.create(TCP, make_key(A, B, 1, 502, 0), SYN, 0.0)
     est, _ = t.create(TCP, make_key(A, B, 2, 502, 0), ACK, 0.0)
     dgram, _ = t.create(UDP, make_key(A, B, 3, 20000, 0), 0, 0.0)
-    assert t.sweep(6.0) == 1 and ended[-1] == (syn, "timeout")
-    assert t.sweep(21.0) == 1 and ended[-1] == (dgram, "timeout")
+    assert t.sweep(6.0) == 1 and ended[-1] == (syn, "idle_timeout")
+    assert t.sweep(21.0) == 1 and ended[-1] == (dgram, "idle_timeout")
     assert t.sweep(50.0) == 0
-    assert t.sweep(101.0) == 1 and ended[-1] == (est, "timeout")
+    assert t.sweep(101.0) == 1 and ended[-1] == (est, "idle_timeout")
     assert len(t) == 0 and not t.tcp and not t.udp
+
+
+def test_closed_flows_end_after_the_closed_timeout_as_closed() -> None:
+    t, ended, _ = table(tcp_closed_timeout=5, tcp_established_timeout=100)
+    flow, _ = t.create(TCP, make_key(A, B, 1, 502, 0), ACK, 0.0)
+    tcp_control(flow, True, RST)
+    assert t.sweep(3.0) == 0
+    assert t.sweep(6.0) == 1 and ended[-1] == (flow, "closed")
 
 
 def test_full_table_evicts_least_recently_seen_and_reports_them() -> None:
