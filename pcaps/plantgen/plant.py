@@ -35,6 +35,7 @@ SCHNEIDER = Stack("schneider", 64, 8192, 1460, None, False, False, 8192, 8192, 5
 WAGO = Stack("wago", 64, 5840, 1460, None, False, False, 5840, 5840, 40_000)
 RTU = Stack("rtu", 64, 4096, 1460, None, False, False, 4096, 4096, 100_000)
 ROUTER = Stack("router", 255, 4128, 536, None, False, False, 4128, 4128, 100_000)
+MOXA = Stack("moxa", 64, 8760, 1460, None, False, False, 8760, 8760, 50_000)
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,18 @@ RTU2 = Host(
 )
 RTU3 = Host(
     "rtu-03", "10.20.1.123", "00:09:91:23:01:23", "RTU (DNP3 outstation 12)", "GE D20MX", RTU
+)
+
+# Modbus/TCP to RTU gateway (modbus_functions only; not part of BASE_HOSTS): serial
+# servers 1 (flow computer), 2 (pump drive) and 247 (energy meter) sit behind it, unit 255
+# addresses the gateway itself.
+MB_GATEWAY = Host(
+    "gw-mb-01",
+    "10.20.1.130",
+    "00:90:e8:4d:01:30",
+    "Modbus/TCP to RTU gateway",
+    "Moxa MGate MB3180",
+    MOXA,
 )
 
 DNS_SRV = Host(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from . import attack, baseline, vlan_ipv6
+from . import attack, baseline, modbus_functions, vlan_ipv6
 from .tcp import Item
 from .timeline import SECOND, CaptureSummary, Ctx, write_capture
 from .wire import BASE_EPOCH_US
@@ -18,9 +18,17 @@ SCENARIOS: dict[str, tuple[Builder, int]] = {
     # the same plant six hours later: 14:00 UTC
     "plant_attack": (attack.build, BASE_EPOCH_US + 6 * 3600 * SECOND),
     "plant_vlan_ipv6": (vlan_ipv6.build, BASE_EPOCH_US + 3 * 3600 * SECOND),
+    # the Modbus coverage capture: 09:00 UTC
+    "modbus_functions": (modbus_functions.build, BASE_EPOCH_US + 1 * 3600 * SECOND),
 }
 
-DEFAULT_SEEDS = {"plant_baseline": 1, "plant_attack": 2, "plant_vlan_ipv6": 3, "bench": 7}
+DEFAULT_SEEDS = {
+    "plant_baseline": 1,
+    "plant_attack": 2,
+    "plant_vlan_ipv6": 3,
+    "modbus_functions": 4,
+    "bench": 7,
+}
 
 
 def build_scenario(name: str, out: Path, seed: int) -> CaptureSummary:

@@ -44,6 +44,9 @@ EXPECTED = {
     "plant_vlan_ipv6.pcap": Expected(
         ("vlan", "ieee8021ad", "ipv6", "modbus", "s7comm", "dnp3", "udp")
     ),
+    # the non-Modbus flow to port 502 is a TLS ClientHello, which tshark's TLS heuristic
+    # picks up
+    "modbus_functions.pcap": Expected(("modbus", "tls")),
 }
 
 CHECKSUMS = (
@@ -165,3 +168,224 @@ def test_seed_changes_the_capture(tmp_path: Path) -> None:
     generate("--scenario", "plant_vlan_ipv6", "--out", str(out), "--seed", "99")
     assert out.read_bytes() != (PCAPS / "plant_vlan_ipv6.pcap").read_bytes()
     assert pcap_record_count(out) > 100
+
+
+# -- modbus_functions.pcap: coverage of the Modbus dissector (pcaps/README.md) ------------
+
+MODBUS_FUNCTIONS = PCAPS / "modbus_functions.pcap"
+
+# every function code the capture must carry (tshark's modbus.func_code, exceptions
+# counted under their function code), and the exception codes
+MODBUS_FCS = (1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 15, 16, 17, 20, 21, 22, 23, 24, 43, 65, 90, 100)
+MODBUS_EXCEPTIONS = (1, 2, 3, 4, 6, 10, 11)
+DIAGNOSTIC_SUBFUNCTIONS = (0, 1, 4, 10, 11, 12, 13, 14, 15, 16, 17, 18)
+UMAS_CODES = (0x01, 0x02, 0x03, 0x04, 0x10, 0x11, 0x12, 0x33, 0x34, 0x35, 0x40, 0x41)
+# frames where tshark reports "Malformed" on purpose (pcaps/README.md): none
+DELIBERATELY_MALFORMED: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Adu:
+    """One Modbus/TCP ADU as the generator wrote it."""
+
+    first_frame: int  # the frame carrying its first byte
+    frame: int  # the frame carrying its last byte (where tshark shows it)
+    response: bool  # sent from port 502
+    tid: int
+    unit: int
+    pdu: bytes
+
+
+def pcap_frames(path: Path) -> list[bytes]:
+    data = path.read_bytes()
+    assert struct.unpack_from("<I", data, 0)[0] == 0xA1B2C3D4
+    frames, offset = [], 24
+    while offset < len(data):
+        incl_len = struct.unpack_from("<I", data, offset + 8)[0]
+        frames.append(data[offset + 16 : offset + 16 + incl_len])
+        offset += 16 + incl_len
+    return frames
+
+
+def modbus_adus(path: Path) -> tuple[list[Adu], list[int]]:
+    """Reassemble every TCP stream to or from port 502 (Ethernet, IPv4, in order, no
+    retransmissions: what the generator writes) and cut it into MBAP ADUs. A stream whose
+    first bytes have a protocol id other than 0 is not Modbus: the first frames of those
+    streams are returned separately."""
+    streams: dict[tuple[bytes, int, bytes, int], tuple[int, bytearray, list[int]]] = {}
+    adus: list[Adu] = []
+    not_modbus: list[int] = []
+    garbage: set[tuple[bytes, int, bytes, int]] = set()
+    for number, frame in enumerate(pcap_frames(path), start=1):
+        if frame[12:14] != b"\x08\x00" or frame[23] != 6:
+            continue
+        ihl = (frame[14] & 0x0F) * 4
+        total = struct.unpack_from("!H", frame, 16)[0]
+        tcp = frame[14 + ihl : 14 + total]
+        sport, dport, seq = struct.unpack_from("!HHI", tcp, 0)
+        payload = tcp[(tcp[12] >> 4) * 4 :]
+        if 502 not in (sport, dport) or not payload:
+            continue
+        key = (frame[26:30], sport, frame[30:34], dport)
+        if key in garbage:
+            continue
+        nxt, buf, owners = streams.get(key, (seq, bytearray(), []))
+        assert seq == nxt, f"frame {number}: out-of-order or repeated data"
+        buf += payload
+        owners += [number] * len(payload)
+        if len(buf) >= 4 and buf[2:4] != b"\x00\x00":
+            not_modbus.append(owners[0])
+            garbage.add(key)
+            streams.pop(key, None)
+            continue
+        while len(buf) >= 6 and len(buf) >= 6 + struct.unpack_from("!H", buf, 4)[0]:
+            end = 6 + struct.unpack_from("!H", buf, 4)[0]
+            tid, _, _, unit = struct.unpack_from("!HHHB", buf, 0)
+            adus.append(Adu(owners[0], owners[end - 1], sport == 502, tid, unit, bytes(buf[7:end])))
+            del buf[:end], owners[:end]
+        streams[key] = ((seq + len(payload)) & 0xFFFFFFFF, buf, owners)
+    assert all(not buf for _, buf, _ in streams.values()), "an ADU was left incomplete"
+    return adus, not_modbus
+
+
+def tshark_fields(path: Path, display_filter: str, *fields: str) -> list[list[list[str]]]:
+    """Per frame, per field, every occurrence (``-E occurrence=a``)."""
+    assert TSHARK is not None
+    args = [TSHARK, "-r", str(path), "-Y", display_filter, "-T", "fields"]
+    for name in fields:
+        args += ["-e", name]
+    args += ["-E", "occurrence=a", "-E", "aggregator=,"]
+    out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=120).stdout
+    rows = []
+    for line in out.splitlines():
+        cells = line.split("\t")
+        rows.append([cell.split(",") if cell else [] for cell in cells])
+    return rows
+
+
+def modbus_timeline(tmp_path: Path) -> list[tuple[int, float, str]]:
+    """(frame, seconds from the first frame, note) of every annotated event; checks on the
+    way that the capture regenerates byte for byte."""
+    out = tmp_path / "modbus_functions.pcap"
+    text = generate("--scenario", "modbus_functions", "--out", str(out), "--timeline").stdout
+    assert out.read_bytes() == MODBUS_FUNCTIONS.read_bytes()
+    rows = [line.split("\t") for line in text.splitlines() if line.strip()]
+    return [(int(frame), float(seconds), note) for _, frame, seconds, note in rows]
+
+
+def test_modbus_functions_regenerates_byte_identical(tmp_path: Path) -> None:
+    out = tmp_path / "modbus_functions.pcap"
+    generate("--scenario", "modbus_functions", "--out", str(out))
+    assert out.read_bytes() == MODBUS_FUNCTIONS.read_bytes()
+    assert 300 <= pcap_record_count(out) <= 2000
+
+
+def test_modbus_functions_timeline_matches_readme(tmp_path: Path) -> None:
+    """Every edge case and exception the generator annotates is in pcaps/README.md with
+    its frame number."""
+    readme = (PCAPS / "README.md").read_text(encoding="utf-8")
+    timeline = modbus_timeline(tmp_path)
+    assert len(timeline) >= 15
+    for frame, seconds, note in timeline:
+        assert f"| {frame} | {seconds:.3f} | {note} |" in readme
+
+
+def test_modbus_functions_content() -> None:
+    """What the generator wrote, independent of tshark: every function code, the FC 8
+    sub-functions, MEI types and read-device-id codes, UMAS codes, exception codes, units."""
+    adus, not_modbus = modbus_adus(MODBUS_FUNCTIONS)
+    assert len(not_modbus) == 1
+    requests = [a for a in adus if not a.response]
+    responses = [a for a in adus if a.response]
+    assert {a.pdu[0] for a in requests} == set(MODBUS_FCS)
+    assert {a.pdu[0] & 0x7F for a in responses} == set(MODBUS_FCS)
+    assert {a.pdu[1] for a in responses if a.pdu[0] & 0x80} == set(MODBUS_EXCEPTIONS)
+    excepted = {a.pdu[0] & 0x7F for a in responses if a.pdu[0] & 0x80}
+    assert {16, 43} <= excepted
+    diag = {struct.unpack_from("!H", a.pdu, 1)[0] for a in requests if a.pdu[0] == 8}
+    assert diag == set(DIAGNOSTIC_SUBFUNCTIONS)
+    mei = {(a.pdu[1], a.pdu[2] if a.pdu[1] == 14 else 0) for a in requests if a.pdu[0] == 43}
+    assert mei == {(13, 0), (14, 1), (14, 2), (14, 4)}
+    assert {a.pdu[2] for a in requests if a.pdu[0] == 90} == set(UMAS_CODES)
+    assert {a.pdu[2] for a in responses if a.pdu[0] == 90} == {0xFE, 0xFD}
+    assert {a.unit for a in requests} >= {0, 1, 2, 247, 255}
+    # unanswered: the broadcast, FC 8 sub-function 4 and one plain request; one response
+    # answers nothing
+    answered = {(a.tid, a.unit) for a in responses}
+    asked = {(a.tid, a.unit) for a in requests}
+    unanswered = [a for a in requests if (a.tid, a.unit) not in answered]
+    assert len(unanswered) == 3
+    assert {a.unit for a in unanswered} >= {0}
+    assert [a.pdu[:3] for a in unanswered if a.pdu[0] == 8] == [b"\x08\x00\x04"]
+    assert len([a for a in responses if (a.tid, a.unit) not in asked]) == 1
+    # five requests complete in one frame, and ADUs cut across frames
+    per_frame: dict[int, int] = {}
+    for a in requests:
+        per_frame[a.frame] = per_frame.get(a.frame, 0) + 1
+    assert max(per_frame.values()) == 5
+    assert sum(a.first_frame != a.frame for a in adus) >= 5
+
+
+def test_modbus_functions_readme_table_matches_capture() -> None:
+    """The per-function-code table of pcaps/README.md (requests, normal responses,
+    exception responses) is what the capture holds."""
+    readme = (PCAPS / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## modbus_functions.pcap", 1)[1].split("\n## ", 1)[0]
+    table = {
+        int(fc): (int(req), int(resp), int(exc))
+        for fc, req, resp, exc in re.findall(
+            r"^\| (\d+) \| [^|]+ \| (\d+) \| (\d+) \| (\d+) \|", section, re.MULTILINE
+        )
+    }
+    adus, _ = modbus_adus(MODBUS_FUNCTIONS)
+    counts: dict[int, list[int]] = {}
+    for a in adus:
+        row = counts.setdefault(a.pdu[0] & 0x7F, [0, 0, 0])
+        row[0 if not a.response else 2 if a.pdu[0] & 0x80 else 1] += 1
+    assert table == {fc: tuple(row) for fc, row in counts.items()}
+
+
+@needs_tshark
+@pytest.mark.tshark
+def test_modbus_functions_tshark_decodes_every_adu(tmp_path: Path) -> None:
+    """tshark sees every function code and exception code, and every ADU the generator
+    wrote except the one whose first segment is 3 bytes of MBAP header alone (Wireshark
+    refuses a first segment shorter than 8 bytes; pcaps/README.md)."""
+    rows = tshark_fields(
+        MODBUS_FUNCTIONS,
+        "mbtcp",
+        "frame.number",
+        "tcp.srcport",
+        "mbtcp.trans_id",
+        "mbtcp.unit_id",
+        "modbus.func_code",
+        "modbus.exception_code",
+    )
+    seen: set[tuple[int, bool, int, int, int]] = set()
+    fcs: set[int] = set()
+    exceptions: set[int] = set()
+    for frame, sport, tids, units, codes, excs in rows:
+        assert len(tids) == len(units) == len(codes), frame
+        for tid, unit, fc in zip(tids, units, codes, strict=True):
+            seen.add((int(frame[0]), sport[0] == "502", int(tid), int(unit), int(fc)))
+        fcs.update(int(fc) for fc in codes)
+        exceptions.update(int(code) for code in excs)
+    assert fcs == set(MODBUS_FCS)
+    assert exceptions == set(MODBUS_EXCEPTIONS)
+
+    adus, _ = modbus_adus(MODBUS_FUNCTIONS)
+    written = {(a.frame, a.response, a.tid, a.unit, a.pdu[0] & 0x7F) for a in adus}
+    assert seen <= written, sorted(seen - written)
+    missed = sorted(written - seen)
+    timeline = {note: frame for frame, _, note in modbus_timeline(tmp_path)}
+    lone = timeline["request cut 3 bytes into its MBAP header (a 3-byte segment alone)"]
+    assert [(frame, response) for frame, response, *_ in missed] == [(lone + 1, False)]
+
+
+@needs_tshark
+@pytest.mark.tshark
+def test_modbus_functions_no_malformed_modbus() -> None:
+    malformed = tshark_fields(
+        MODBUS_FUNCTIONS, "_ws.malformed || _ws.expert.severity >= warning", "frame.number"
+    )
+    assert [int(row[0][0]) for row in malformed] == list(DELIBERATELY_MALFORMED)
