@@ -25,6 +25,8 @@ from rich.progress import (
 from otsec import __version__, config, summary
 from otsec.capture.pcapfile import CaptureError, CaptureReader, open_capture
 from otsec.pipeline import Pipeline
+from otsec.sinks.ecs import transaction_doc
+from otsec.sinks.jsonl import JsonlSink, SinkError
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -56,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print the summary as one JSON object on stdout"
     )
     replay.add_argument("--config", metavar="FILE", help="TOML settings (limits, ports)")
+    replay.add_argument(
+        "--events", metavar="FILE",
+        help="write one ECS JSON document per protocol transaction to FILE (JSON lines; "
+        "'-' for standard output)",
+    )  # fmt: skip
     progress = replay.add_mutually_exclusive_group()
     progress.add_argument(
         "--progress", dest="progress", action="store_true", default=None,
@@ -85,8 +92,20 @@ def _open_all(paths: Sequence[str]) -> list[CaptureReader]:
 
 def _replay(args: argparse.Namespace, out: Console, err: Console) -> int:
     settings = config.load(args.config)
+    if args.events == "-" and args.json:
+        raise UsageError("--events - and --json both want standard output; pick one")
     readers = _open_all(args.files)
     pipeline = Pipeline(settings)
+    sink = None
+    if args.events:
+        try:
+            sink = JsonlSink(args.events)
+        except SinkError as exc:
+            for reader in readers:
+                reader.close()
+            raise UsageError(str(exc)) from None
+        write = sink.write
+        pipeline.event_handlers.append(lambda t: write(transaction_doc(t)))
     show_progress = err.is_terminal if args.progress is None else args.progress
     try:
         if show_progress:
@@ -98,14 +117,20 @@ def _replay(args: argparse.Namespace, out: Console, err: Console) -> int:
     finally:
         for reader in readers:
             reader.close()
+        if sink is not None:
+            sink.close()
     for report in pipeline.files:
         for warning in report.warnings:
             _say(f"warning: {warning}")
     result = summary.build(pipeline)
+    if sink is not None:
+        if sink.error:
+            _say(f"warning: {sink.error}")
+        result["events"] = {"file": sink.path, "written": sink.written, "dropped": sink.dropped}
     if args.json:
         sys.stdout.write(json.dumps(result, sort_keys=False) + "\n")
     else:
-        summary.render(result, out)
+        summary.render(result, err if args.events == "-" else out)
     return EXIT_OK
 
 

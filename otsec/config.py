@@ -50,6 +50,20 @@ class ReassemblyLimits:
     max_ooo_bytes_total: int = 32 * 1024 * 1024
 
 
+@dataclass(frozen=True, slots=True)
+class TransactionLimits:
+    #: Seconds (packet time) a request waits for its response before it is unanswered.
+    request_timeout: float = 30.0
+    #: Requests one flow may have outstanding; beyond, the oldest is unanswered.
+    max_pending: int = 64
+
+
+@dataclass(frozen=True, slots=True)
+class ModbusSettings:
+    #: Invalid MBAP headers, before any valid one, after which a flow is not Modbus.
+    give_up_after: int = 3
+
+
 #: TCP/UDP server ports of industrial protocols (flow orientation, reporting).
 DEFAULT_ICS_PORTS: dict[int, str] = {
     102: "s7comm",
@@ -78,11 +92,18 @@ DEFAULT_ICS_PORTS: dict[int, str] = {
 class Settings:
     flows: FlowLimits = field(default_factory=FlowLimits)
     reassembly: ReassemblyLimits = field(default_factory=ReassemblyLimits)
+    transactions: TransactionLimits = field(default_factory=TransactionLimits)
+    modbus: ModbusSettings = field(default_factory=ModbusSettings)
     #: Server port -> protocol name for the industrial protocols otsec reports on.
     ics_ports: dict[int, str] = field(default_factory=lambda: dict(DEFAULT_ICS_PORTS))
 
 
-_SECTIONS: dict[str, type[Any]] = {"flows": FlowLimits, "reassembly": ReassemblyLimits}
+_SECTIONS: dict[str, type[Any]] = {
+    "flows": FlowLimits,
+    "reassembly": ReassemblyLimits,
+    "transactions": TransactionLimits,
+    "modbus": ModbusSettings,
+}
 
 
 def _section(cls: type[Any], name: str, values: dict[str, Any], path: str) -> Any:

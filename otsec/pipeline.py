@@ -29,7 +29,9 @@ from otsec.capture.decode import (
 )
 from otsec.capture.pcapfile import CaptureReader
 from otsec.config import Settings
-from otsec.flows.session import Service, ServiceRegistry, StreamCounter
+from otsec.events.types import Transaction
+from otsec.flows.modbus import ModbusApp
+from otsec.flows.session import AppContext, ProtocolStats, Service, ServiceRegistry, StreamCounter
 from otsec.flows.table import CLOSED, Flow, FlowTable, tcp_control
 from otsec.flows.tcp_stream import ReassemblyContext
 
@@ -53,15 +55,19 @@ class FileReport:
     bytes: int = 0
     truncated: bool = False
     warnings: list[str] = field(default_factory=list)
+    protocols: dict[str, ProtocolStats] = field(default_factory=dict)
 
 
-def default_services(settings: Settings, stats: dict[str, int]) -> ServiceRegistry:
-    """Industrial ports without a dissector get a :class:`StreamCounter` (reassembly on)."""
+def default_services(settings: Settings, stats: dict[str, int], ctx: AppContext) -> ServiceRegistry:
+    """Bind each industrial port to its protocol's handler; ports of protocols without a
+    dissector get a :class:`StreamCounter` (reassembly runs, bytes are counted)."""
     registry = ServiceRegistry()
     for port, name in sorted(settings.ics_ports.items()):
-        registry.register(
-            port, Service(name, lambda _flow: StreamCounter(stats), tcp=True, udp=True)
-        )
+        if name == "modbus":
+            service = Service(name, lambda flow: ModbusApp(flow, ctx, settings), udp=True)
+        else:
+            service = Service(name, lambda _flow: StreamCounter(stats), tcp=True, udp=True)
+        registry.register(port, service)
     return registry
 
 
@@ -78,8 +84,11 @@ class Pipeline:
         self.settings = settings = settings or Settings()
         #: Counters kept by application handlers (reassembled bytes, PDUs ...).
         self.app_stats: dict[str, int] = {}
-        self.services = services or default_services(settings, self.app_stats)
         self.anomalies: dict[str, int] = {}
+        #: Subscribers for protocol transactions (sinks); none means none are built.
+        self.event_handlers: list[Callable[[Transaction], None]] = []
+        self.apps = AppContext(settings, self.anomaly, self._emit)
+        self.services = services or default_services(settings, self.app_stats, self.apps)
         self.reassembly = ReassemblyContext(settings.reassembly, self._stream_anomaly)
         self.flows = FlowTable(
             settings.flows,
@@ -111,6 +120,10 @@ class Pipeline:
         for handler in self.anomaly_handlers:
             handler(name, ts, flow, detail)
 
+    def _emit(self, transaction: Transaction) -> None:
+        for handler in self.event_handlers:
+            handler(transaction)
+
     def _stream_anomaly(self, name: str, ts: float, owner: Any, detail: str) -> None:
         self.anomaly(name, ts, owner if isinstance(owner, Flow) else None, detail)
 
@@ -123,11 +136,18 @@ class Pipeline:
     def run(self, reader: CaptureReader, progress: ProgressCallback | None = None) -> FileReport:
         """Process one capture completely; return what was read from it."""
         report = FileReport(reader.name, reader.format, reader.linktypes)
+        before = {name: stats.copy() for name, stats in self.apps.stats.items()}
+        self.apps.capture = reader.name
+        self.apps.want_events = bool(self.event_handlers)
         started = time.perf_counter()
         try:
             packets, nbytes = self.feed(reader, progress)
         finally:
             self.elapsed += time.perf_counter() - started
+        report.protocols = {
+            name: stats.since(before.get(name) or ProtocolStats())
+            for name, stats in sorted(self.apps.stats.items())
+        }
         report.packets = packets
         report.bytes = nbytes
         report.truncated = reader.truncated
@@ -146,6 +166,7 @@ class Pipeline:
         decode_ = decode
         fast = FAST_ETH_IPV4.unpack_from
         fast_lt = 1 if self.fast_path else -1
+        apps = self.apps
         ack_num = ACK_NUM.unpack_from
         npk = 0
         nby = 0
@@ -211,6 +232,7 @@ class Pipeline:
                             stream, other = flow.orig_stream, flow.resp_stream
                         else:
                             stream, other = flow.resp_stream, flow.orig_stream
+                        apps.packet = npk
                         if seglen or flags & 3:
                             stream.segment(seq, flags, buf[poff:pend], seglen, ts)  # type: ignore[union-attr]
                         if flags & 16 and other.ooo:  # type: ignore[union-attr]
@@ -228,6 +250,7 @@ class Pipeline:
                         flow.resp_pkts += 1
                         flow.resp_bytes += wirelen
                     if flow.app is not None:
+                        apps.packet = npk
                         flow.app.datagram(fwd, buf[poff:pend], ts)
                 elif kind == ARP:
                     self.arp_packets += 1
@@ -282,3 +305,8 @@ class Pipeline:
     def close(self) -> None:
         """End of all input: end every flow (flushing reassembly and handlers)."""
         self.flows.flush(self.last_ts)
+
+    @property
+    def protocols(self) -> dict[str, ProtocolStats]:
+        """Per-protocol counters of the whole run."""
+        return dict(sorted(self.apps.stats.items()))

@@ -7,10 +7,26 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from dissectors.modbus import function_name as modbus_function_name
 from otsec.capture import linktypes
+from otsec.flows.session import ProtocolStats
 from otsec.pipeline import Pipeline
 
 SCHEMA_VERSION = 1
+
+
+def protocol_summary(stats: dict[str, ProtocolStats]) -> dict[str, Any]:
+    """Per protocol: PDUs, function and exception code histograms (decimal string keys,
+    as tshark prints them), transaction outcomes."""
+    return {
+        name: {
+            "pdus": s.pdus,
+            "function_codes": {str(k): v for k, v in sorted(s.function_codes.items())},
+            "exception_codes": {str(k): v for k, v in sorted(s.exception_codes.items())},
+            "transactions": dict(sorted(s.transactions.items())),
+        }
+        for name, s in stats.items()
+    }
 
 
 def build(pipeline: Pipeline) -> dict[str, Any]:
@@ -33,6 +49,7 @@ def build(pipeline: Pipeline) -> dict[str, Any]:
                 "bytes": f.bytes,
                 "truncated": f.truncated,
                 "warnings": f.warnings,
+                "protocols": protocol_summary(f.protocols),
             }
             for f in pipeline.files
         ],
@@ -43,6 +60,7 @@ def build(pipeline: Pipeline) -> dict[str, Any]:
         "flows_udp": flows.created_udp,
         "flows_by_port": by_port,
         "flow_endings": dict(sorted(flows.ended.items())),
+        "protocols": protocol_summary(pipeline.protocols),
         "anomalies": dict(sorted(pipeline.anomalies.items())),
         "arp_packets": pipeline.arp_packets,
         "other_packets": dict(sorted(pipeline.other.items())),
@@ -58,6 +76,12 @@ def build(pipeline: Pipeline) -> dict[str, Any]:
         "elapsed_s": round(elapsed, 6),
         "packets_per_s": round(pipeline.packets / elapsed, 1) if elapsed > 0 else 0.0,
     }
+
+
+def _function_names(protocol: str) -> Any:
+    if protocol == "modbus":
+        return modbus_function_name
+    return lambda code: ""
 
 
 def render(summary: dict[str, Any], console: Console) -> None:
@@ -82,6 +106,10 @@ def render(summary: dict[str, Any], console: Console) -> None:
         "reassembled", f"{r['bytes_delivered']:,} B, {r['gaps']:,} gaps, "
         f"{r['retransmissions']:,} retransmissions",
     )  # fmt: skip
+    if "events" in summary:
+        ev = summary["events"]
+        note = f", {ev['dropped']:,} NOT written" if ev["dropped"] else ""
+        main.add_row("events", f"{ev['written']:,} to {ev['file']}{note}")
     main.add_row("elapsed", f"{summary['elapsed_s']:.2f} s")
     main.add_row("packets/s", f"{summary['packets_per_s']:,.0f}")
     console.print(main)
@@ -94,6 +122,24 @@ def render(summary: dict[str, Any], console: Console) -> None:
         for port, row in summary["flows_by_port"].items():
             ports.add_row(port, row["protocol"], f"{row['flows']:,}")
         console.print(ports)
+
+    for proto, p in summary["protocols"].items():
+        if not p["pdus"]:
+            continue
+        codes = Table(title=f"{proto}: {p['pdus']:,} PDUs by function code", title_justify="left")
+        codes.add_column("code", justify="right")
+        codes.add_column("function")
+        codes.add_column("PDUs", justify="right")
+        names = _function_names(proto)
+        for code, count in p["function_codes"].items():
+            codes.add_row(code, names(int(code)), f"{count:,}")
+        console.print(codes)
+        if p["exception_codes"]:
+            line = ", ".join(f"{c}: {n:,}" for c, n in p["exception_codes"].items())
+            console.print(f"{proto} exception codes: {line}")
+        if p["transactions"]:
+            line = ", ".join(f"{k} {n:,}" for k, n in p["transactions"].items())
+            console.print(f"{proto} transactions: {line}")
 
     if summary["anomalies"]:
         anomalies = Table(title="anomalies", title_justify="left")

@@ -40,8 +40,18 @@ def test_json_summary_has_the_documented_keys(
         "502": {"protocol": "modbus", "flows": 1},
         "20000": {"protocol": "dnp3", "flows": 1},
     }
-    assert data["anomalies"] == {}
+    # the capture's one Modbus request is never answered
+    assert data["anomalies"] == {"modbus.unanswered_request": 1}
+    assert data["protocols"]["modbus"] == {
+        "pdus": 1,
+        "function_codes": {"3": 1},
+        "exception_codes": {},
+        "transactions": {"unanswered": 1},
+    }
     assert data["files"][0]["format"] == "pcap"
+    per_file = data["files"][0]["protocols"]["modbus"]
+    # (flows end after the last file, so end-of-input outcomes count only in the total)
+    assert per_file["pdus"] == 1 and per_file["function_codes"] == {"3": 1}
 
 
 def test_table_summary(capture: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -121,7 +131,7 @@ def test_config_limits_apply(
     cfg.write_text("[flows]\nmax_flows = 1\n")
     data = run_json(capsys, "--config", str(cfg), str(capture))
     assert data["flow_endings"].get("evicted") == 1
-    assert data["anomalies"] == {"flow.evicted": 1}
+    assert data["anomalies"]["flow.evicted"] == 1
 
 
 def test_stdin_pipe(capture: Path) -> None:

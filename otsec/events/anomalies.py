@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dissectors.modbus import ANOMALIES as MODBUS_ANOMALIES
+
 
 @dataclass(frozen=True, slots=True)
 class AnomalyInfo:
@@ -74,7 +76,8 @@ _TABLE: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 
 ANOMALIES: dict[str, AnomalyInfo] = {
-    name: AnomalyInfo(name, name.split(".", 1)[0], text) for name, text in _TABLE
+    name: AnomalyInfo(name, name.split(".", 1)[0], text)
+    for name, text in (*_TABLE, *MODBUS_ANOMALIES.items())
 }
 
 

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dissectors.framing import Framer
+from otsec.capture.decode import ip_text
+from otsec.events.types import Envelope, Transaction
 from otsec.flows.table import Flow, FlowApp
 
 AppFactory = Callable[[Flow], FlowApp]
@@ -25,6 +27,94 @@ AppFactory = Callable[[Flow], FlowApp]
 PduCallback = Callable[[Flow, bool, bytes, float], None]
 #: (anomaly name, timestamp, flow, detail)
 AnomalyCallback = Callable[[str, float, Flow | None, str], None]
+
+
+class ProtocolStats:
+    """Per-protocol counters: PDUs and function / exception code histograms."""
+
+    __slots__ = ("exception_codes", "function_codes", "pdus", "transactions")
+
+    def __init__(self) -> None:
+        self.pdus = 0
+        self.function_codes: dict[int, int] = {}
+        self.exception_codes: dict[int, int] = {}
+        self.transactions: dict[str, int] = {}
+
+    def copy(self) -> ProtocolStats:
+        other = ProtocolStats()
+        other.pdus = self.pdus
+        other.function_codes = dict(self.function_codes)
+        other.exception_codes = dict(self.exception_codes)
+        other.transactions = dict(self.transactions)
+        return other
+
+    def since(self, earlier: ProtocolStats) -> ProtocolStats:
+        """The counts added after ``earlier`` (a copy taken before)."""
+        out = ProtocolStats()
+        out.pdus = self.pdus - earlier.pdus
+        for name in ("function_codes", "exception_codes", "transactions"):
+            now: dict[object, int] = getattr(self, name)
+            then: dict[object, int] = getattr(earlier, name)
+            diff = {k: v - then.get(k, 0) for k, v in now.items() if v != then.get(k, 0)}
+            setattr(out, name, diff)
+        return out
+
+
+class AppContext:
+    """What every protocol handler shares with the pipeline.
+
+    The pipeline keeps ``packet`` (number of the packet being processed, 1-based within
+    its capture file) and ``capture`` current; handlers report through the callbacks.
+    """
+
+    __slots__ = (
+        "anomaly",
+        "capture",
+        "emit",
+        "packet",
+        "pdu_handlers",
+        "settings",
+        "stats",
+        "want_events",
+    )
+
+    def __init__(
+        self, settings: object, anomaly: AnomalyCallback, emit: Callable[[Transaction], None]
+    ) -> None:
+        self.settings = settings
+        self.anomaly = anomaly
+        self.emit = emit
+        self.packet = 0
+        self.capture = ""
+        #: False while nobody subscribes to transactions: handlers then only count.
+        self.want_events = False
+        self.stats: dict[str, ProtocolStats] = {}
+        #: Debug/test hook: called with (flow, from_orig, record, ts, packet) for every PDU.
+        self.pdu_handlers: list[Callable[[Flow, bool, object, float, int], None]] = []
+
+    def protocol_stats(self, protocol: str) -> ProtocolStats:
+        stats = self.stats.get(protocol)
+        if stats is None:
+            stats = self.stats[protocol] = ProtocolStats()
+        return stats
+
+    def envelope(self, flow: Flow, *, swap: bool = False) -> Envelope:
+        """The flow as text, client = originator (the responder with ``swap``)."""
+        client, cport = flow.orig_ip, flow.orig_port
+        server, sport = flow.resp_ip, flow.resp_port
+        if swap:
+            client, cport, server, sport = server, sport, client, cport
+        return Envelope(
+            flow_id=flow.fid,
+            transport=flow.transport_name,
+            client_ip=ip_text(client),
+            client_port=cport,
+            server_ip=ip_text(server),
+            server_port=sport,
+            vlan=flow.vlan,
+            community_id=flow.community_id,
+            capture=self.capture,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 
-TARGET_RATIO_TSHARK = 8.0
+#: With Modbus decoding on (issue 3) otsec must stay at least 6x tshark -T fields; the
+#: packet path alone (issue 2) was held to 8x.
+TARGET_RATIO_TSHARK = 6.0
 TARGET_RSS_MB = 150.0
 
 PYSHARK_SCRIPT = textwrap.dedent(
@@ -155,6 +157,9 @@ def run_otsec(path: Path, label: str) -> Run:
     wall, rss, out = timed(argv, stdout=None)
     summary = json.loads(out)
     note = f"in-loop {summary['packets_per_s']:,.0f} pkt/s"
+    modbus = summary.get("protocols", {}).get("modbus", {}).get("pdus", 0)
+    if modbus:
+        note += f"; {modbus:,} Modbus PDUs, {modbus / wall:,.0f}/s"
     return Run("otsec replay", label, summary["packets"], wall, rss, note)
 
 

@@ -1,0 +1,194 @@
+"""Modbus/TCP on a flow: MBAP framing per direction, PDU parsing, transaction pairing.
+
+Requests go client -> server: to the Modbus port (502), as Wireshark decides too. That
+is the flow's originator, except in the odd flow whose SYN came from port 502.
+Each request waits, keyed by (transaction id, unit id), for its response; what comes of
+it is one :class:`~otsec.events.types.Transaction` handed to the pipeline: matched,
+unanswered (timeout, too many outstanding, replaced, flow end), unsolicited (a response
+nobody asked for) or no_response (a broadcast or a request the spec leaves unanswered).
+Garbage on port 502 (TLS, HTTP, scanners): while a flow has not produced one valid ADU
+in either direction, invalid MBAP headers are counted, not reported one by one; after
+``[modbus] give_up_after`` of them (both directions together), or when the flow ends
+without a valid ADU, the flow is given up with one ``modbus.not_modbus`` anomaly and no
+longer parsed. Once a flow has carried valid Modbus, each bad header is its own anomaly
+and the framer resynchronises on the next ADU.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dissectors.modbus import ModbusFramer, ModbusPdu, parse_adu
+from otsec.config import Settings
+from otsec.events.transactions import Pairing, Pending
+from otsec.events.types import (
+    MATCHED,
+    NO_RESPONSE,
+    UNANSWERED,
+    UNSOLICITED,
+    Envelope,
+    Transaction,
+)
+from otsec.flows.session import AppContext, ProtocolStats
+from otsec.flows.table import Flow
+
+PROTOCOL = "modbus"
+
+_FORCE_LISTEN_ONLY = 4  # diagnostics sub-function answered by silence (spec 6.8.1)
+_UNANSWERED_ANOMALY = {
+    "timeout": "modbus.unanswered_request",
+    "flow_end": "modbus.unanswered_request",
+    "replaced": "modbus.unanswered_request",
+    "overflow": "modbus.too_many_outstanding",
+}
+
+
+def expects_response(record: ModbusPdu) -> bool:
+    """False for requests the spec leaves unanswered: broadcasts (unit 0 on a serial
+    gateway) and the diagnostics 'force listen only mode' sub-function."""
+    if record.unit == 0 and record.access in ("write", "read_write"):
+        return False
+    return not (record.function == 8 and record.specific().get("sub_function", {}).get("code")
+                == _FORCE_LISTEN_ONLY)  # fmt: skip
+
+
+class ModbusApp:
+    """The handler bound to one Modbus flow."""
+
+    __slots__ = (
+        "_env",
+        "ctx",
+        "flow",
+        "give_up_after",
+        "invalid",
+        "orig",
+        "pairing",
+        "rejected",
+        "requests_from_orig",
+        "resp",
+        "stats",
+        "valid",
+    )
+
+    def __init__(self, flow: Flow, ctx: AppContext, settings: Settings) -> None:
+        self.flow = flow
+        self.ctx = ctx
+        # The flow-level policy below decides about giving up; the framers never do.
+        self.orig = ModbusFramer(give_up_after=1 << 30)
+        self.resp = ModbusFramer(give_up_after=1 << 30)
+        self.give_up_after = settings.modbus.give_up_after
+        ports = {p for p, name in settings.ics_ports.items() if name == PROTOCOL}
+        self.requests_from_orig = not (flow.orig_port in ports and flow.resp_port not in ports)
+        self.valid = False  # a valid ADU was seen in either direction
+        self.invalid = 0  # invalid headers before that
+        self.rejected = False
+        limits = settings.transactions
+        self.pairing = Pairing(limits.max_pending, limits.request_timeout)
+        self.stats: ProtocolStats = ctx.protocol_stats(PROTOCOL)
+        self._env: Envelope | None = None
+
+    # -- stream interface --------------------------------------------------------------
+
+    def data(self, from_orig: bool, data: bytes, ts: float) -> None:
+        if self.rejected:
+            return
+        framer = self.orig if from_orig else self.resp
+        adus = framer.feed(data)
+        if framer.anomalies and not self._framing_anomalies(framer, bool(adus), ts):
+            return
+        if adus:
+            self.valid = True
+            request = from_orig == self.requests_from_orig
+            for adu in adus:
+                self._adu(adu, request, ts)
+
+    def _framing_anomalies(self, framer: ModbusFramer, framed: bool, ts: float) -> bool:
+        """Report (or, before any valid ADU, count) the framer's anomalies; False when the
+        flow has just been given up."""
+        found = list(framer.anomalies)
+        framer.anomalies.clear()
+        if self.valid or framed:
+            for name, detail in found:
+                self.ctx.anomaly(name, ts, self.flow, detail)
+            return True
+        self.invalid += len(found)
+        if self.invalid >= self.give_up_after:
+            self._give_up(ts, f"{self.invalid} invalid MBAP headers, no valid ADU ({found[-1][1]})")
+            return False
+        return True
+
+    def _give_up(self, ts: float, why: str) -> None:
+        self.rejected = True
+        self.orig.gap()
+        self.resp.gap()
+        self.ctx.anomaly("modbus.not_modbus", ts, self.flow, why)
+
+    def gap(self, from_orig: bool, size: int, ts: float) -> None:
+        (self.orig if from_orig else self.resp).gap()
+
+    def datagram(self, from_orig: bool, data: bytes, ts: float) -> None:
+        """Modbus over UDP: each datagram holds whole ADUs."""
+        self.data(from_orig, data, ts)
+        (self.orig if from_orig else self.resp).gap()
+
+    def close(self, ts: float) -> None:
+        if not self.valid and not self.rejected and self.invalid:
+            self._give_up(ts, f"flow ended after {self.invalid} invalid MBAP headers, no valid ADU")
+        for pending in self.pairing.flush():
+            self._unanswered(pending, ts)
+
+    # -- PDUs --------------------------------------------------------------------------
+
+    def _adu(self, adu: bytes, request: bool, ts: float) -> None:
+        ctx = self.ctx
+        record = parse_adu(adu, request)
+        stats = self.stats
+        stats.pdus += 1
+        fc = record.function
+        stats.function_codes[fc] = stats.function_codes.get(fc, 0) + 1
+        if record.exception_code is not None:
+            ec = record.exception_code
+            stats.exception_codes[ec] = stats.exception_codes.get(ec, 0) + 1
+        for name, detail in record.anomalies:
+            ctx.anomaly(name, ts, self.flow, detail)
+        packet = ctx.packet
+        for handler in ctx.pdu_handlers:
+            handler(self.flow, request, record, ts, packet)
+        key = (record.tid, record.unit)
+        if request:
+            if not expects_response(record):
+                self._emit(NO_RESPONSE, record, None, ts, None, packet, None)
+                return
+            for gone in self.pairing.request(key, record, ts, packet):
+                self._unanswered(gone, ts)
+            return
+        pending = self.pairing.response(key)
+        if pending is None:
+            ctx.anomaly(
+                "modbus.unsolicited_response", ts, self.flow,
+                f"transaction {record.tid} unit {record.unit}: no outstanding request",
+            )  # fmt: skip
+            self._emit(UNSOLICITED, None, record, None, ts, None, packet)
+            return
+        self._emit(MATCHED, pending.record, record, pending.ts, ts, pending.packet, packet)
+
+    def _unanswered(self, pending: Pending, ts: float) -> None:
+        rec = pending.record
+        detail = f"transaction {rec.tid} unit {rec.unit} function {rec.function}: {pending.reason}"
+        self.ctx.anomaly(_UNANSWERED_ANOMALY[pending.reason], ts, self.flow, detail)
+        self._emit(UNANSWERED, rec, None, pending.ts, None, pending.packet, None)
+
+    def _emit(
+        self, status: str, request: Any, response: Any, req_ts: float | None,
+        resp_ts: float | None, req_packet: int | None, resp_packet: int | None,
+    ) -> None:  # fmt: skip
+        self.stats.transactions[status] = self.stats.transactions.get(status, 0) + 1
+        if not self.ctx.want_events:
+            return
+        env = self._env
+        if env is None:
+            env = self._env = self.ctx.envelope(self.flow, swap=not self.requests_from_orig)
+        transaction = Transaction(
+            PROTOCOL, env, status, request, response, req_ts, resp_ts, req_packet, resp_packet
+        )
+        self.ctx.emit(transaction)

@@ -1,0 +1,2 @@
+"""Where events go: ECS documents (ecs.py) written as JSON lines (jsonl.py); later
+Elasticsearch and syslog."""

@@ -1,0 +1,136 @@
+"""The single mapping from otsec events to ECS documents.
+
+Envelope fields follow the Elastic Common Schema (``@timestamp``, ``event.*``,
+``source.*``, ``destination.*``, ``network.*``, ``log.*``); protocol fields live under
+``ics.*``: the protocol-neutral ones (``ics.function``, ``ics.operation``,
+``ics.access``, ``ics.target``, ``ics.address``, ``ics.values``, ``ics.transaction``) are
+shared by every protocol, the specific ones sit under ``ics.<protocol>.*``.
+``docs/schema.md`` documents every field and a test keeps the two in step.
+
+Documents are deterministic: timestamps are packet time and ids are derived from the
+content, so the same capture gives byte-identical output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from otsec.events.types import MATCHED, Transaction
+
+SCHEMA_VERSION = "1"
+_OUTCOME = {MATCHED: "success", "unanswered": "unknown", "unsolicited": "unknown",
+            "no_response": "unknown"}  # fmt: skip
+
+
+def timestamp(ts: float) -> str:
+    """ISO 8601 in UTC with microseconds: ``2026-01-05T08:00:00.250000Z``."""
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _event_id(*parts: object) -> str:
+    text = "|".join(str(p) for p in parts)
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:20]
+
+
+def transaction_doc(t: Transaction) -> dict[str, Any]:
+    """One ECS document per protocol exchange (request and response together)."""
+    env = t.envelope
+    rec = t.record
+    req, resp = t.request, t.response
+    exc = resp.exception_code if resp is not None else None
+    outcome = "failure" if exc is not None else _OUTCOME[t.status]
+    event: dict[str, Any] = {
+        "kind": "event",
+        "category": ["network"],
+        "type": ["protocol", "error"] if exc is not None else ["protocol"],
+        "action": f"{t.protocol}.{rec.function_name}",
+        "dataset": f"otsec.{t.protocol}",
+        "module": "otsec",
+        "outcome": outcome,
+        "id": _event_id(
+            env.community_id,
+            env.capture,
+            t.request_packet,
+            t.response_packet,
+            getattr(rec, "tid", ""),
+        ),
+    }
+    latency = t.latency
+    if latency is not None:
+        event["duration"] = round(latency * 1e9)
+    network: dict[str, Any] = {
+        "protocol": t.protocol,
+        "transport": env.transport,
+        "community_id": env.community_id,
+    }
+    if env.vlan:
+        network["vlan"] = {"id": str(env.vlan & 0xFFF)}
+        if env.vlan > 0xFFF:
+            network["inner"] = {"vlan": {"id": str(env.vlan & 0xFFF)}}
+            network["vlan"] = {"id": str(env.vlan >> 12)}
+    ics: dict[str, Any] = {
+        "function": {"code": rec.function, "name": rec.function_name},
+        "operation": rec.operation,
+        "access": rec.access,
+        "target": rec.target,
+    }
+    where: Any = req if req is not None else resp
+    if where.address is not None:
+        address = {"start": where.address}
+        if where.quantity is not None:
+            address["count"] = where.quantity
+        ics["address"] = address
+    values = _values(req, resp)
+    if values is not None:
+        ics["values"] = list(values)
+    transaction: dict[str, Any] = {"status": t.status}
+    if t.request_packet is not None:
+        transaction["request_packet"] = t.request_packet
+    if t.response_packet is not None:
+        transaction["response_packet"] = t.response_packet
+    ics["transaction"] = transaction
+    ics[t.protocol] = _protocol_fields(t)
+    return {
+        "@timestamp": timestamp(t.ts),
+        "ecs": {"version": "8.11.0"},
+        "event": event,
+        "source": {"ip": env.client_ip, "port": env.client_port},
+        "destination": {"ip": env.server_ip, "port": env.server_port},
+        "network": network,
+        "related": {"ip": sorted({env.client_ip, env.server_ip})},
+        "ics": ics,
+        "log": {"file": {"path": env.capture}},
+    }
+
+
+def _values(req: Any, resp: Any) -> Any:
+    """Values written (from the request) or read (from the response)."""
+    if req is not None and req.values is not None and req.access in ("write", "read_write"):
+        return req.values
+    if resp is not None and resp.values is not None:
+        return resp.values
+    if req is not None:
+        return req.values
+    return None
+
+
+def _protocol_fields(t: Transaction) -> dict[str, Any]:
+    rec = t.record
+    out: dict[str, Any] = {}
+    if t.protocol == "modbus":
+        out["transaction_id"] = rec.tid
+        out["unit_id"] = rec.unit
+        resp = t.response
+        if resp is not None and resp.exception_code is not None:
+            out["exception"] = {"code": resp.exception_code, "name": resp.exception_name}
+    if t.request is not None:
+        specific = t.request.specific()
+        if specific:
+            out["request"] = specific
+    if t.response is not None:
+        specific = t.response.specific()
+        if specific:
+            out["response"] = specific
+    return out

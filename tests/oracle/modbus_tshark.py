@@ -1,0 +1,179 @@
+"""Per-PDU comparison of otsec's Modbus decoding with tshark's (Wireshark) on a capture.
+
+Both sides are reduced to the same small record per Modbus PDU, keyed by the frame that
+completed the PDU (tshark reports a PDU reassembled from several TCP segments in its
+last frame, and so does otsec) and the PDU's position in that frame:
+
+    tid, unit, func, exc, ref, words, bits, regs
+
+A field tshark does not show for a PDU is not compared. Used by the differential test
+and by ``python tests/oracle/modbus_tshark.py CAPTURE...`` to print the disagreements.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+FIELDS = ("tid", "unit", "func", "exc", "ref", "words", "bits", "regs")
+
+PduKey = tuple[int, int]  # (frame, index of the PDU within the frame)
+
+
+@dataclass
+class Comparison:
+    capture: str
+    tshark_pdus: int = 0
+    otsec_pdus: int = 0
+    agreeing: int = 0
+    #: (frame, index, field, tshark value, otsec value)
+    differences: list[tuple[int, int, str, Any, Any]] = field(default_factory=list)
+
+    @property
+    def agreement(self) -> float:
+        return self.agreeing / self.tshark_pdus if self.tshark_pdus else 1.0
+
+
+def _walk(node: Any) -> Iterator[tuple[str, Any]]:
+    """(field name, value) for every field in a tshark JSON layer, nested ones included."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, (dict, list)):
+                yield from _walk(value)
+            else:
+                yield key, value
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item)
+
+
+def _as_list(x: Any) -> list[Any]:
+    if x is None:
+        return []
+    return x if isinstance(x, list) else [x]
+
+
+def tshark_pdus(path: Path, decode_as: list[str] | None = None) -> dict[PduKey, dict[str, Any]]:
+    argv = ["tshark", "-n", "-r", str(path)]
+    for option in decode_as or []:
+        argv += ["-d", option]
+    argv += ["-Y", "mbtcp", "-T", "json", "--no-duplicate-keys", "-J", "frame mbtcp modbus"]
+    out = subprocess.run(argv, capture_output=True, check=True).stdout
+    pdus: dict[PduKey, dict[str, Any]] = {}
+    for packet in json.loads(out or b"[]"):
+        layers = packet["_source"]["layers"]
+        frame = int(layers["frame"]["frame.number"])
+        headers = _as_list(layers.get("mbtcp"))
+        bodies = _as_list(layers.get("modbus"))
+        for i, header in enumerate(headers):
+            rec: dict[str, Any] = {
+                "tid": int(header["mbtcp.trans_id"]),
+                "unit": int(header["mbtcp.unit_id"]),
+            }
+            body = bodies[i] if i < len(bodies) else None
+            if body is not None:
+                regs: list[int] = []
+                for name, value in _walk(body):
+                    if name == "modbus.func_code":
+                        rec["func"] = int(value)
+                    elif name == "modbus.exception_code":
+                        rec["exc"] = int(value)
+                    elif name == "modbus.reference_num":
+                        rec["ref"] = int(value)
+                    elif name == "modbus.word_cnt":
+                        rec["words"] = int(value)
+                    elif name == "modbus.bit_cnt":
+                        rec["bits"] = int(value)
+                    elif name == "modbus.regval_uint16":
+                        regs.append(int(value))
+                if regs:
+                    rec["regs"] = regs
+            pdus[(frame, i)] = rec
+    return pdus
+
+
+_COIL_FUNCTIONS = {1, 2, 5, 15}
+_REGISTER_READS = {3, 4}
+
+
+def otsec_record(rec: Any, request: bool) -> dict[str, Any]:
+    """The comparable fields of one otsec Modbus record."""
+    out: dict[str, Any] = {"tid": rec.tid, "unit": rec.unit, "func": rec.function}
+    if rec.exception_code is not None:
+        out["exc"] = rec.exception_code
+    if rec.address is not None:
+        out["ref"] = rec.address
+    if rec.quantity is not None:
+        out["bits" if rec.function in _COIL_FUNCTIONS else "words"] = rec.quantity
+    if rec.values is not None and rec.function not in _COIL_FUNCTIONS:
+        out["regs"] = list(rec.values)
+    return out
+
+
+def otsec_pdus(path: Path, ports: dict[int, str] | None = None) -> dict[PduKey, dict[str, Any]]:
+    from otsec.capture.pcapfile import open_capture
+    from otsec.config import DEFAULT_ICS_PORTS, Settings
+    from otsec.pipeline import Pipeline
+
+    settings = Settings(ics_ports={**DEFAULT_ICS_PORTS, **(ports or {})})
+    pipeline = Pipeline(settings)
+    pdus: dict[PduKey, dict[str, Any]] = {}
+    per_frame: dict[int, int] = {}
+
+    def record(flow: Any, request: bool, rec: Any, ts: float, packet: int) -> None:
+        i = per_frame.get(packet, 0)
+        per_frame[packet] = i + 1
+        pdus[(packet, i)] = otsec_record(rec, request)
+
+    pipeline.apps.pdu_handlers.append(record)
+    with open_capture(str(path)) as reader:
+        pipeline.run(reader)
+    pipeline.close()
+    return pdus
+
+
+def compare(capture: str, theirs: dict[PduKey, dict[str, Any]],
+            ours: dict[PduKey, dict[str, Any]]) -> Comparison:  # fmt: skip
+    result = Comparison(capture, tshark_pdus=len(theirs), otsec_pdus=len(ours))
+    for key, t in sorted(theirs.items()):
+        o = ours.get(key)
+        if o is None:
+            result.differences.append((*key, "pdu", "present", "missing"))
+            continue
+        same = True
+        for name in FIELDS:
+            if name in t and t[name] != o.get(name):
+                # tshark shows registers of a response only when it saw the request;
+                # otsec's values are compared where tshark has them.
+                result.differences.append((*key, name, t[name], o.get(name)))
+                same = False
+        if same:
+            result.agreeing += 1
+    for key in sorted(set(ours) - set(theirs)):
+        result.differences.append((*key, "pdu", "missing", "present"))
+    return result
+
+
+def main(argv: list[str]) -> int:
+    if not shutil.which("tshark"):
+        print("tshark not found", file=sys.stderr)
+        return 2
+    for name in argv:
+        path = Path(name)
+        result = compare(path.name, tshark_pdus(path), otsec_pdus(path))
+        print(f"{path}: {result.agreeing}/{result.tshark_pdus} agree "
+              f"({result.agreement:.2%}), otsec {result.otsec_pdus} PDUs")  # fmt: skip
+        for diff in result.differences[:50]:
+            frame, index, name, theirs, ours = diff
+            print(f"   frame {frame} #{index} {name}: tshark={theirs!r} otsec={ours!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,124 @@
+"""The output schema is documented: every field an emitted document carries is in
+docs/schema.md with its type, and no documented field changes type.
+
+``python -m tests.test_schema`` prints the fields the sample captures produce that the
+document lacks (name, type, example), to help keep docs/schema.md complete.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DOC = REPO / "docs" / "schema.md"
+CAPTURES = sorted((REPO / "pcaps").glob("*.pcap"))
+
+IP_FIELDS = {"source.ip", "destination.ip", "related.ip"}
+DATE_FIELDS = {"@timestamp"}
+_ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|\s*([a-z_]+)\s*\|")
+
+
+def documented() -> dict[str, str]:
+    """field name -> type, from the tables of docs/schema.md."""
+    fields: dict[str, str] = {}
+    for line in DOC.read_text().splitlines():
+        m = _ROW.match(line)
+        if m:
+            fields[m.group(1)] = m.group(2)
+    return fields
+
+
+def _type(path: str, value: Any) -> str:
+    if path in DATE_FIELDS:
+        return "date"
+    if path in IP_FIELDS:
+        return "ip"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "long"
+    if isinstance(value, float):
+        return "double"
+    return "keyword"
+
+
+def flatten(doc: Any, prefix: str = "") -> Iterator[tuple[str, str, Any]]:
+    """(dotted path, type, example value) for every leaf; arrays take their elements'
+    type (as in Elasticsearch), arrays of objects are walked into."""
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            yield from flatten(value, f"{prefix}.{key}" if prefix else key)
+    elif isinstance(doc, list):
+        for item in doc:
+            yield from flatten(item, prefix)
+    else:
+        yield prefix, _type(prefix, doc), doc
+
+
+def emitted(tmp: Path) -> dict[str, tuple[str, Any]]:
+    """Every field of every document the sample captures produce: path -> (type, example)."""
+    from otsec.cli import main
+
+    out = tmp / "events.jsonl"
+    assert main(["replay", "--json", "--events", str(out), *map(str, CAPTURES)]) == 0
+    fields: dict[str, tuple[str, Any]] = {}
+    with out.open() as f:
+        for line in f:
+            for path, typ, value in flatten(json.loads(line)):
+                seen = fields.get(path)
+                if seen is None:
+                    fields[path] = (typ, value)
+                elif seen[0] != typ:
+                    fields[path] = (f"{seen[0]}|{typ}", value)
+    return fields
+
+
+@pytest.fixture(scope="module")
+def fields(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, Any]]:
+    return emitted(tmp_path_factory.mktemp("schema"))
+
+
+def test_sample_captures_produce_documents(fields: dict[str, tuple[str, Any]]) -> None:
+    assert "ics.modbus.transaction_id" in fields and "event.action" in fields
+
+
+def test_every_emitted_field_is_documented(fields: dict[str, tuple[str, Any]]) -> None:
+    docs = documented()
+    missing = sorted(f for f in fields if f not in docs)
+    assert not missing, f"document these in docs/schema.md: {missing}"
+
+
+def test_documented_types_hold(fields: dict[str, tuple[str, Any]]) -> None:
+    docs = documented()
+    wrong = {f: (docs[f], t) for f, (t, _) in fields.items() if f in docs and docs[f] != t}
+    assert not wrong, f"field: (documented, emitted) = {wrong}"
+
+
+def test_output_is_deterministic(tmp_path: Path) -> None:
+    from otsec.cli import main
+
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"e{i}.jsonl"
+        assert main(["replay", "--no-progress", "--events", str(out), *map(str, CAPTURES)]) == 0
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] and outs[0]
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        found = emitted(Path(tmp))
+    docs = documented()
+    for name, (typ, example) in sorted(found.items()):
+        if name not in docs or docs[name] != typ:
+            print(f"| `{name}` | {typ} | | `{json.dumps(example)[:60]}` |")
+    sys.exit(0)
