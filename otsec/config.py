@@ -36,8 +36,9 @@ class FlowLimits:
     tcp_closed_timeout: float = 10.0
     #: Idle seconds before a UDP flow is closed.
     udp_timeout: float = 120.0
-    #: How often (packet time, seconds) idle flows are looked for.
-    sweep_interval: float = 10.0
+    #: How often (packet time, seconds) idle flows are looked for; a flow ends at most
+    #: this much later than its timeout (its end time is still its last packet's).
+    sweep_interval: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)

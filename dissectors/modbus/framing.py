@@ -79,6 +79,21 @@ class ModbusFramer(LengthFramer):
     def feed(self, data: bytes) -> list[bytes]:
         if self.rejected:
             return []
+        # Fast path, the common case on a healthy flow: nothing buffered and the data is
+        # exactly one ADU whose header passes every check.
+        n = len(data)
+        if (
+            n >= 8
+            and self._framed
+            and not self._buf
+            and not self._tentative
+            and not data[2]
+            and not data[3]
+            and n == 6 + ((data[4] << 8) | data[5])
+            and n <= 6 + SPEC_MAX_LENGTH
+        ):
+            self._resyncing = False
+            return [data]
         out = super().feed(data)
         return [] if self.rejected else out
 

@@ -12,7 +12,7 @@ from dissectors.modbus.records import ModbusPdu, Values, code_name, text
 _RUN_INDICATOR = {0x00: "off", 0xFF: "on"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReadExceptionStatus(ModbusPdu):
     """Function 7: the response's 8 exception status bits (``status``; None in requests)."""
 
@@ -22,7 +22,7 @@ class ReadExceptionStatus(ModbusPdu):
         return {} if self.status is None else {"status": self.status}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Diagnostics(ModbusPdu):
     """Function 8: sub-function and its data (the response echoes or answers it)."""
 
@@ -44,7 +44,7 @@ class Diagnostics(ModbusPdu):
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CommEventCounter(ModbusPdu):
     """Function 11: status word and event count (None in requests)."""
 
@@ -57,7 +57,7 @@ class CommEventCounter(ModbusPdu):
         return {"status": self.status, "event_count": self.event_count}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CommEventLog(ModbusPdu):
     """Function 12: status, event and message counters and the event bytes (responses)."""
 
@@ -79,7 +79,7 @@ class CommEventLog(ModbusPdu):
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReportServerId(ModbusPdu):
     """Function 17. The server id's length is device-specific; it is taken to end where
     the run indicator (the first 0x00 or 0xFF byte after the first) stands, else the
@@ -101,7 +101,7 @@ class ReportServerId(ModbusPdu):
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FileRecord:
     """One sub-request or sub-response of functions 20/21 (not a PDU by itself).
     ``file`` and ``record`` are None in read responses, which do not repeat them;
@@ -124,7 +124,7 @@ class FileRecord:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FileRecords(ModbusPdu):
     """Functions 20 (read file record) and 21 (write file record), both directions."""
 
@@ -138,7 +138,7 @@ class FileRecords(ModbusPdu):
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MeiTransport(ModbusPdu):
     """Function 43 other than read device identification: MEI type and raw data (MEI 13
     carries CANopen general reference requests and responses)."""
@@ -150,7 +150,7 @@ class MeiTransport(ModbusPdu):
         return {"mei_type": code_name(consts.MEI_TYPES, self.mei_type), "data": self.data.hex()}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReadDeviceId(ModbusPdu):
     """Function 43 / MEI 14, read device identification. Request: ``read_code`` and
     ``object_id``. Response: conformity level, more-follows flag, next object id and the
@@ -191,7 +191,7 @@ class ReadDeviceId(ModbusPdu):
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Umas(ModbusPdu):
     """Function 90, Schneider UMAS: ``0x5A <pairing key> <UMAS code> <data>``; responses
     carry 0xFE (OK) or 0xFD (error) as the UMAS code."""

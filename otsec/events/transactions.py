@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Pending:
     key: Hashable
     record: Any
@@ -28,30 +28,37 @@ class Pending:
 class Pairing:
     """Outstanding requests of one flow, oldest first."""
 
-    __slots__ = ("max_pending", "pending", "timeout")
+    __slots__ = ("_check_at", "max_pending", "pending", "timeout")
 
     def __init__(self, max_pending: int, timeout: float) -> None:
         self.max_pending = max_pending
         self.timeout = timeout
-        self.pending: dict[Hashable, Pending] = {}
+        #: key -> (record, ts, packet); Pending objects are built only for what leaves.
+        self.pending: dict[Hashable, tuple[Any, float, int]] = {}
+        self._check_at = float("inf")  # no request can have timed out before this
 
     def request(self, key: Hashable, record: Any, ts: float, packet: int) -> list[Pending]:
         """Remember a request; return the requests that stopped waiting because of it."""
-        gone: list[Pending] = []
         pending = self.pending
+        if not pending:
+            pending[key] = (record, ts, packet)
+            self._check_at = ts + self.timeout
+            return _NONE
+        gone: list[Pending] = []
         old = pending.pop(key, None)
         if old is not None:
-            gone.append(_with_reason(old, "replaced"))
-        if pending:
+            gone.append(Pending(key, *old, "replaced"))
+        if ts >= self._check_at:
             gone += self.expire(ts)
         while len(pending) >= self.max_pending:
             oldest = next(iter(pending))
-            gone.append(_with_reason(pending.pop(oldest), "overflow"))
-        pending[key] = Pending(key, record, ts, packet)
+            gone.append(Pending(oldest, *pending.pop(oldest), "overflow"))
+        pending[key] = (record, ts, packet)
         return gone
 
-    def response(self, key: Hashable) -> Pending | None:
-        """The request this response answers, or None (unsolicited or too late)."""
+    def response(self, key: Hashable) -> tuple[Any, float, int] | None:
+        """(record, ts, packet) of the request this response answers, or None
+        (unsolicited, or too late)."""
         return self.pending.pop(key, None)
 
     def expire(self, now: float) -> list[Pending]:
@@ -62,18 +69,20 @@ class Pairing:
         while pending:
             key = next(iter(pending))
             entry = pending[key]
-            if entry.ts >= limit:
+            if entry[1] >= limit:
+                self._check_at = entry[1] + self.timeout
                 break
             del pending[key]
-            gone.append(_with_reason(entry, "timeout"))
+            gone.append(Pending(key, *entry, "timeout"))
+        else:
+            self._check_at = float("inf")
         return gone
 
     def flush(self) -> list[Pending]:
         """Everything still waiting (the flow ended)."""
-        gone = [_with_reason(p, "flow_end") for p in self.pending.values()]
+        gone = [Pending(k, *v, "flow_end") for k, v in self.pending.items()]
         self.pending.clear()
         return gone
 
 
-def _with_reason(p: Pending, reason: str) -> Pending:
-    return Pending(p.key, p.record, p.ts, p.packet, reason)
+_NONE: list[Pending] = []  # shared empty result; callers only iterate it

@@ -56,7 +56,7 @@ UNSOLICITED = "unsolicited"
 NO_RESPONSE = "no_response"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Transaction:
     """One protocol exchange: request and response, either of which may be missing."""
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dissectors.modbus import ModbusFramer, ModbusPdu, parse_adu
+from dissectors.modbus import ExceptionResponse, ModbusFramer, ModbusPdu, parse_adu
 from otsec.config import Settings
 from otsec.events.transactions import Pairing, Pending
 from otsec.events.types import (
@@ -61,6 +61,7 @@ class ModbusApp:
         "flow",
         "give_up_after",
         "invalid",
+        "matched",
         "orig",
         "pairing",
         "rejected",
@@ -82,6 +83,7 @@ class ModbusApp:
         self.valid = False  # a valid ADU was seen in either direction
         self.invalid = 0  # invalid headers before that
         self.rejected = False
+        self.matched = 0  # matched transactions not yet added to the stats (see close)
         limits = settings.transactions
         self.pairing = Pairing(limits.max_pending, limits.request_timeout)
         self.stats: ProtocolStats = ctx.protocol_stats(PROTOCOL)
@@ -132,6 +134,10 @@ class ModbusApp:
         (self.orig if from_orig else self.resp).gap()
 
     def close(self, ts: float) -> None:
+        if self.matched:
+            outcomes = self.stats.transactions
+            outcomes[MATCHED] = outcomes.get(MATCHED, 0) + self.matched
+            self.matched = 0
         if not self.valid and not self.rejected and self.invalid:
             self._give_up(ts, f"flow ended after {self.invalid} invalid MBAP headers, no valid ADU")
         for pending in self.pairing.flush():
@@ -140,37 +146,47 @@ class ModbusApp:
     # -- PDUs --------------------------------------------------------------------------
 
     def _adu(self, adu: bytes, request: bool, ts: float) -> None:
-        ctx = self.ctx
         record = parse_adu(adu, request)
-        stats = self.stats
-        stats.pdus += 1
         fc = record.function
-        stats.function_codes[fc] = stats.function_codes.get(fc, 0) + 1
-        if record.exception_code is not None:
-            ec = record.exception_code
-            stats.exception_codes[ec] = stats.exception_codes.get(ec, 0) + 1
-        for name, detail in record.anomalies:
-            ctx.anomaly(name, ts, self.flow, detail)
+        codes = self.stats.function_codes
+        codes[fc] = codes.get(fc, 0) + 1
+        if record.anomalies or type(record) is ExceptionResponse:
+            self._rare(record, ts)
+        ctx = self.ctx
         packet = ctx.packet
-        for handler in ctx.pdu_handlers:
-            handler(self.flow, request, record, ts, packet)
-        key = (record.tid, record.unit)
+        if ctx.pdu_handlers:
+            for handler in ctx.pdu_handlers:
+                handler(self.flow, request, record, ts, packet)
         if request:
-            if not expects_response(record):
+            if (record.unit == 0 or fc == 8) and not expects_response(record):
                 self._emit(NO_RESPONSE, record, None, ts, None, packet, None)
                 return
-            for gone in self.pairing.request(key, record, ts, packet):
-                self._unanswered(gone, ts)
+            gone = self.pairing.request((record.tid, record.unit), record, ts, packet)
+            if gone:
+                for pending in gone:
+                    self._unanswered(pending, ts)
             return
-        pending = self.pairing.response(key)
-        if pending is None:
+        waiting = self.pairing.pending.pop((record.tid, record.unit), None)
+        if waiting is None:
             ctx.anomaly(
                 "modbus.unsolicited_response", ts, self.flow,
                 f"transaction {record.tid} unit {record.unit}: no outstanding request",
             )  # fmt: skip
             self._emit(UNSOLICITED, None, record, None, ts, None, packet)
-            return
-        self._emit(MATCHED, pending.record, record, pending.ts, ts, pending.packet, packet)
+        elif ctx.want_events:
+            req, req_ts, req_packet = waiting
+            self._emit(MATCHED, req, record, req_ts, ts, req_packet, packet)
+        else:
+            self.matched += 1
+
+    def _rare(self, record: ModbusPdu, ts: float) -> None:
+        """Exception responses and per-PDU anomalies (kept off the common path)."""
+        ec = record.exception_code
+        if ec is not None:
+            codes = self.stats.exception_codes
+            codes[ec] = codes.get(ec, 0) + 1
+        for name, detail in record.anomalies:
+            self.ctx.anomaly(name, ts, self.flow, detail)
 
     def _unanswered(self, pending: Pending, ts: float) -> None:
         rec = pending.record
@@ -182,7 +198,8 @@ class ModbusApp:
         self, status: str, request: Any, response: Any, req_ts: float | None,
         resp_ts: float | None, req_packet: int | None, resp_packet: int | None,
     ) -> None:  # fmt: skip
-        self.stats.transactions[status] = self.stats.transactions.get(status, 0) + 1
+        outcomes = self.stats.transactions
+        outcomes[status] = outcomes.get(status, 0) + 1
         if not self.ctx.want_events:
             return
         env = self._env

@@ -32,17 +32,20 @@ AnomalyCallback = Callable[[str, float, Flow | None, str], None]
 class ProtocolStats:
     """Per-protocol counters: PDUs and function / exception code histograms."""
 
-    __slots__ = ("exception_codes", "function_codes", "pdus", "transactions")
+    __slots__ = ("exception_codes", "function_codes", "transactions")
 
     def __init__(self) -> None:
-        self.pdus = 0
         self.function_codes: dict[int, int] = {}
         self.exception_codes: dict[int, int] = {}
         self.transactions: dict[str, int] = {}
 
+    @property
+    def pdus(self) -> int:
+        """PDUs decoded (each counted once, under its function code)."""
+        return sum(self.function_codes.values())
+
     def copy(self) -> ProtocolStats:
         other = ProtocolStats()
-        other.pdus = self.pdus
         other.function_codes = dict(self.function_codes)
         other.exception_codes = dict(self.exception_codes)
         other.transactions = dict(self.transactions)
@@ -51,7 +54,6 @@ class ProtocolStats:
     def since(self, earlier: ProtocolStats) -> ProtocolStats:
         """The counts added after ``earlier`` (a copy taken before)."""
         out = ProtocolStats()
-        out.pdus = self.pdus - earlier.pdus
         for name in ("function_codes", "exception_codes", "transactions"):
             now: dict[object, int] = getattr(self, name)
             then: dict[object, int] = getattr(earlier, name)

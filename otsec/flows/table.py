@@ -300,14 +300,15 @@ class FlowTable:
         self.now = now
         self.next_sweep = now + self.limits.sweep_interval
         lim = self.limits
-        timeouts = (
-            lim.tcp_handshake_timeout,  # SYN_SENT
-            lim.tcp_established_timeout,  # ESTABLISHED
-            lim.tcp_established_timeout,  # CLOSING
-            lim.tcp_closed_timeout,  # CLOSED
-            lim.udp_timeout,  # UDP_STATE
+        # a flow in state s has expired when its last packet is older than deadline[s]
+        deadline = (
+            now - lim.tcp_handshake_timeout,  # SYN_SENT
+            now - lim.tcp_established_timeout,  # ESTABLISHED
+            now - lim.tcp_established_timeout,  # CLOSING
+            now - lim.tcp_closed_timeout,  # CLOSED
+            now - lim.udp_timeout,  # UDP_STATE
         )
-        expired = [f for f in self.active.values() if now - f.last_ts > timeouts[f.state]]
+        expired = [f for f in self.active.values() if f.last_ts < deadline[f.state]]
         for flow in expired:
             self.end(flow, "closed" if flow.state == CLOSED else "idle_timeout", flow.last_ts)
         return len(expired)
