@@ -24,7 +24,8 @@ class JsonlSink:
     def __init__(self, path: str | Path, *, append: bool = False) -> None:
         self.path = str(path)
         try:
-            if self.path == "-":
+            self._owned = self.path != "-"
+            if not self._owned:
                 self._file: IO[str] = sys.stdout
             else:
                 self._file = open(self.path, "a" if append else "w", encoding="utf-8")  # noqa: SIM115
@@ -55,7 +56,7 @@ class JsonlSink:
     def close(self) -> None:
         try:
             self._file.flush()
-            if self._file.name != "<stdout>":
+            if self._owned:
                 self._file.close()
         except OSError as exc:
             if self.error is None:

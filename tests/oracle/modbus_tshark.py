@@ -80,24 +80,25 @@ def tshark_pdus(path: Path, decode_as: list[str] | None = None) -> dict[PduKey, 
             if body is not None:
                 regs: list[int] = []
                 for name, value in _walk(body):
-                    if name == "modbus.func_code":
-                        rec["func"] = int(value)
-                    elif name == "modbus.exception_code":
-                        rec["exc"] = int(value)
-                    elif name == "modbus.reference_num":
-                        rec["ref"] = int(value)
-                    elif name == "modbus.word_cnt":
-                        rec["words"] = int(value)
-                    elif name == "modbus.bit_cnt":
-                        rec["bits"] = int(value)
-                    elif name == "modbus.regval_uint16":
+                    key = _TSHARK_FIELDS.get(name)
+                    if key == "regs":
                         regs.append(int(value))
+                    elif key is not None and key not in rec:  # first occurrence
+                        rec[key] = int(value)
                 if regs:
                     rec["regs"] = regs
             pdus[(frame, i)] = rec
     return pdus
 
 
+_TSHARK_FIELDS = {
+    "modbus.func_code": "func",
+    "modbus.exception_code": "exc",
+    "modbus.reference_num": "ref",
+    "modbus.word_cnt": "words",
+    "modbus.bit_cnt": "bits",
+    "modbus.regval_uint16": "regs",
+}
 _COIL_FUNCTIONS = {1, 2, 5, 15}
 _REGISTER_READS = {3, 4}
 
@@ -113,6 +114,10 @@ def otsec_record(rec: Any, request: bool) -> dict[str, Any]:
         out["bits" if rec.function in _COIL_FUNCTIONS else "words"] = rec.quantity
     if rec.values is not None and rec.function not in _COIL_FUNCTIONS:
         out["regs"] = list(rec.values)
+    records = getattr(rec, "records", None)
+    if rec.function in (20, 21) and records:
+        # tshark's word count of a file-record PDU is its first group's record length
+        out["words"] = records[0].length
     return out
 
 

@@ -31,6 +31,9 @@ def _modbus_captures() -> dict[str, Any]:
 
 
 CAPTURES = _modbus_captures()
+REPO = Path(__file__).resolve().parents[2]
+#: The project's own scenario captures (pcaps/), compared the same way.
+OWN = sorted(f"pcaps/{p.name}" for p in (REPO / "pcaps").glob("*.pcap"))
 
 
 def _known() -> dict[tuple[str, int, int, str], str]:
@@ -47,6 +50,9 @@ _RESULTS: dict[str, Comparison] = {}
 
 
 def _result(name: str) -> Comparison:
+    if name not in _RESULTS and name.startswith("pcaps/"):
+        path = REPO / name
+        _RESULTS[name] = compare(name, tshark_pdus(path), otsec_pdus(path))
     if name not in _RESULTS:
         path = real_pcaps_dir() / name
         truth = CAPTURES[name]
@@ -57,6 +63,13 @@ def _result(name: str) -> Comparison:
 
 needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
 needs_captures = pytest.mark.skipif(not CAPTURES, reason=f"no captures at {real_pcaps_dir()}")
+
+
+@needs_tshark
+@pytest.mark.parametrize("name", OWN)
+def test_own_scenario_captures_agree_with_tshark(name: str) -> None:
+    test_every_disagreement_is_known(name)
+    assert _result(name).tshark_pdus > 0
 
 
 @needs_tshark
