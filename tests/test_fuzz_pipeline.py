@@ -66,7 +66,7 @@ def _tcp_frame(
     total = 20 + len(l4) + len(payload)
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, 1, 0, 64, 17 if udp else 6, 0,
                      bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))  # fmt: skip
-    if sport == 9999:
+    if sport in (9999, 502):  # server -> client: swap the addresses too
         ip = ip[:12] + ip[16:20] + ip[12:16]
     eth = b"\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x01\x08\x00"
     return eth + ip + l4 + payload
@@ -200,3 +200,29 @@ def test_inline_fast_path_agrees_on_real_captures(real_pcaps) -> None:  # type: 
         assert _flow_view(fast) == _flow_view(slow), name
         assert fast.reassembly.bytes_delivered == slow.reassembly.bytes_delivered > 0, name
         assert fast.anomalies == slow.anomalies, name
+
+
+@_FUZZ
+@given(st.integers(0, 0xFFFFFFFF), st.lists(SEGMENT, max_size=40), st.booleans())
+def test_random_bytes_on_port_502_through_the_modbus_handler(
+    isn: int,
+    segments: list,  # type: ignore[type-arg]
+    mbap_like: bool,
+) -> None:
+    """Random segments (or ones that start like MBAP headers) on a Modbus flow give
+    records, anomalies or need-more: never an exception, never otsec.dissector_error."""
+    pipeline = Pipeline()
+    transactions: list[object] = []
+    pipeline.event_handlers.append(transactions.append)
+    frames = []
+    for rel, ack, flags, payload, client in segments:
+        if mbap_like and len(payload) >= 8:
+            payload = payload[:2] + b"\x00\x00" + bytes([0, len(payload) - 6]) + payload[6:]
+        seq = (isn + rel) & 0xFFFFFFFF
+        sport, dport = (40000, 502) if client else (502, 40000)
+        frames.append((1, _tcp_frame(seq, ack, flags, payload, sport, dport)))
+    pipeline.run(ListReader(frames))  # type: ignore[arg-type]
+    pipeline.close()
+    assert "otsec.dissector_error" not in pipeline.anomalies
+    assert "otsec.packet_error" not in pipeline.anomalies
+    assert pipeline.packets == len(segments)
