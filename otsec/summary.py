@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from dissectors.modbus import function_name as modbus_function_name
+from dissectors.modbus.consts import exception_name as modbus_exception_name
 from otsec.capture import linktypes
 from otsec.flows.session import ProtocolStats
 from otsec.pipeline import Pipeline
@@ -15,18 +17,28 @@ from otsec.pipeline import Pipeline
 SCHEMA_VERSION = 1
 
 
+#: How histogram keys are printed (as tshark prints them); decimal by default.
+_KEY_FORMATS: dict[str, Callable[[Any], str]] = {
+    "functions": lambda k: f"0x{k:02x}",
+    "szl_ids": lambda k: f"0x{k:04x}",
+    "versions": lambda k: f"0x{k:02x}",
+    "userdata": lambda k: f"{k[0]}/{k[1]}",
+}
+
+
 def protocol_summary(stats: dict[str, ProtocolStats]) -> dict[str, Any]:
-    """Per protocol: PDUs, function and exception code histograms (decimal string keys,
-    as tshark prints them), transaction outcomes."""
-    return {
-        name: {
-            "pdus": s.pdus,
-            "function_codes": {str(k): v for k, v in sorted(s.function_codes.items())},
-            "exception_codes": {str(k): v for k, v in sorted(s.exception_codes.items())},
-            "transactions": dict(sorted(s.transactions.items())),
-        }
-        for name, s in stats.items()
-    }
+    """Per protocol: PDUs, the protocol's histograms with keys printed as tshark prints
+    them (decimal strings, hex for S7 functions and SZL ids, ``group/subfunction`` for S7
+    user data), transaction outcomes."""
+    out: dict[str, Any] = {}
+    for name, s in stats.items():
+        entry: dict[str, Any] = {"pdus": s.pdus}
+        for hname, hist in s.histograms.items():
+            fmt = _KEY_FORMATS.get(hname, str)
+            entry[hname] = {fmt(k): v for k, v in sorted(hist.items())}
+        entry["transactions"] = dict(sorted(s.transactions.items()))
+        out[name] = entry
+    return out
 
 
 def build(pipeline: Pipeline) -> dict[str, Any]:
@@ -78,10 +90,11 @@ def build(pipeline: Pipeline) -> dict[str, Any]:
     }
 
 
-def _function_names(protocol: str) -> Any:
-    if protocol == "modbus":
-        return modbus_function_name
-    return lambda code: ""
+#: Names printed beside histogram keys in the human summary.
+_NAMERS: dict[tuple[str, str], Callable[[str], str]] = {
+    ("modbus", "function_codes"): lambda k: modbus_function_name(int(k)),
+    ("modbus", "exception_codes"): lambda k: modbus_exception_name(int(k)),
+}
 
 
 def render(summary: dict[str, Any], console: Console) -> None:
@@ -126,17 +139,20 @@ def render(summary: dict[str, Any], console: Console) -> None:
     for proto, p in summary["protocols"].items():
         if not p["pdus"]:
             continue
-        codes = Table(title=f"{proto}: {p['pdus']:,} PDUs by function code", title_justify="left")
-        codes.add_column("code", justify="right")
-        codes.add_column("function")
-        codes.add_column("PDUs", justify="right")
-        names = _function_names(proto)
-        for code, count in p["function_codes"].items():
-            codes.add_row(code, names(int(code)), f"{count:,}")
-        console.print(codes)
-        if p["exception_codes"]:
-            line = ", ".join(f"{c}: {n:,}" for c, n in p["exception_codes"].items())
-            console.print(f"{proto} exception codes: {line}")
+        hists = [(k, v) for k, v in p.items() if k not in ("pdus", "transactions") and v]
+        for i, (hname, hist) in enumerate(hists):
+            label = hname.replace("_", " ")
+            title = f"{proto}: {p['pdus']:,} PDUs by {label}" if i == 0 else f"{proto}: {label}"
+            table = Table(title=title, title_justify="left")
+            table.add_column(hname.rstrip("s"), justify="right")
+            namer = _NAMERS.get((proto, hname))
+            if namer is not None:
+                table.add_column("name")
+            table.add_column("count", justify="right")
+            for key, count in hist.items():
+                row = [key, namer(key)] if namer is not None else [key]
+                table.add_row(*row, f"{count:,}")
+            console.print(table)
         if p["transactions"]:
             line = ", ".join(f"{k} {n:,}" for k, n in p["transactions"].items())
             console.print(f"{proto} transactions: {line}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from dissectors.framing import Framer
 from otsec.capture.decode import ip_text
@@ -29,36 +30,54 @@ PduCallback = Callable[[Flow, bool, bytes, float], None]
 AnomalyCallback = Callable[[str, float, Flow | None, str], None]
 
 
+#: Per protocol: its histograms in report order; the first counts every PDU once.
+HISTOGRAMS: dict[str, tuple[str, ...]] = {
+    "modbus": ("function_codes", "exception_codes"),
+    "s7comm": ("rosctr", "functions", "userdata", "szl_ids"),
+    "s7comm_plus": ("versions",),
+}
+
+
 class ProtocolStats:
-    """Per-protocol counters: PDUs and function / exception code histograms."""
+    """Per-protocol counters: named histograms (value -> count) and transaction outcomes."""
 
-    __slots__ = ("exception_codes", "function_codes", "transactions")
+    __slots__ = ("histograms", "transactions")
 
-    def __init__(self) -> None:
-        self.function_codes: dict[int, int] = {}
-        self.exception_codes: dict[int, int] = {}
+    def __init__(self, protocol: str = "") -> None:
+        names = HISTOGRAMS.get(protocol, ("function_codes",))
+        self.histograms: dict[str, dict[Any, int]] = {name: {} for name in names}
         self.transactions: dict[str, int] = {}
 
     @property
     def pdus(self) -> int:
-        """PDUs decoded (each counted once, under its function code)."""
-        return sum(self.function_codes.values())
+        """PDUs decoded (each counted once, in the first histogram)."""
+        return sum(next(iter(self.histograms.values())).values())
+
+    @property
+    def function_codes(self) -> dict[Any, int]:
+        return self.histograms["function_codes"]
+
+    @property
+    def exception_codes(self) -> dict[Any, int]:
+        return self.histograms["exception_codes"]
 
     def copy(self) -> ProtocolStats:
         other = ProtocolStats()
-        other.function_codes = dict(self.function_codes)
-        other.exception_codes = dict(self.exception_codes)
+        other.histograms = {k: dict(v) for k, v in self.histograms.items()}
         other.transactions = dict(self.transactions)
         return other
 
     def since(self, earlier: ProtocolStats) -> ProtocolStats:
         """The counts added after ``earlier`` (a copy taken before)."""
+
+        def diff(now: dict[Any, int], then: dict[Any, int]) -> dict[Any, int]:
+            return {k: v - then.get(k, 0) for k, v in now.items() if v != then.get(k, 0)}
+
         out = ProtocolStats()
-        for name in ("function_codes", "exception_codes", "transactions"):
-            now: dict[object, int] = getattr(self, name)
-            then: dict[object, int] = getattr(earlier, name)
-            diff = {k: v - then.get(k, 0) for k, v in now.items() if v != then.get(k, 0)}
-            setattr(out, name, diff)
+        out.histograms = {
+            name: diff(h, earlier.histograms.get(name, {})) for name, h in self.histograms.items()
+        }
+        out.transactions = diff(self.transactions, earlier.transactions)
         return out
 
 
@@ -97,7 +116,7 @@ class AppContext:
     def protocol_stats(self, protocol: str) -> ProtocolStats:
         stats = self.stats.get(protocol)
         if stats is None:
-            stats = self.stats[protocol] = ProtocolStats()
+            stats = self.stats[protocol] = ProtocolStats(protocol)
         return stats
 
     def envelope(self, flow: Flow, *, swap: bool = False) -> Envelope:
