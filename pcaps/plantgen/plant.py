@@ -164,6 +164,16 @@ MB_GATEWAY = Host(
     MOXA,
 )
 
+# a third S7 CPU, an S7-400 (s7_functions only; not part of BASE_HOSTS)
+PLC_S73 = Host(
+    "plc-s7-03",
+    "10.20.1.113",
+    "00:0e:8c:8a:01:13",
+    "PLC (S7comm, rack 0 slot 3, PDU 960)",
+    "Siemens S7-416-3 PN/DP",
+    SIEMENS,
+)
+
 DNS_SRV = Host(
     "dns-01",
     "10.1.0.53",

@@ -266,3 +266,196 @@ def plc_stop_job(pduref: int) -> bytes:
     name = b"P_PROGRAM"
     param = bytes((FUNC_PLC_STOP,)) + bytes(5) + bytes((len(name),)) + name
     return header(ROSCTR_JOB, pduref, param, b"")
+
+
+# -- coverage builders (s7_functions) ---------------------------------------------------
+
+FUNC_START_UPLOAD = 0x1D
+FUNC_UPLOAD = 0x1E
+FUNC_END_UPLOAD = 0x1F
+
+AREA_COUNTER = 0x1C
+AREA_TIMER = 0x1D
+
+TS_INT = 0x05
+TS_REAL = 0x08
+TS_COUNTER = 0x1C
+TS_TIMER = 0x1D
+
+RET_ADDRESS_OUT_OF_RANGE = 0x05
+
+GROUP_PROG = 0x1
+GROUP_BLOCK = 0x3
+GROUP_SECURITY = 0x5
+SUBF_VAR_STATUS = 0x02
+SUBF_LIST_BLOCKS = 0x01
+SUBF_LIST_BLOCKS_OF_TYPE = 0x02
+SUBF_BLOCK_INFO = 0x03
+SUBF_PASSWORD = 0x01
+SUBF_READ_CLOCK = 0x01
+
+# request transport size -> (data transport size, bytes per element, length in bits)
+_DATA_TS = {
+    TS_BIT: (0x03, 1, False),
+    TS_BYTE: (0x04, 1, True),
+    TS_WORD: (0x04, 2, True),
+    TS_INT: (0x05, 2, True),
+    TS_REAL: (0x07, 4, False),
+    TS_COUNTER: (0x09, 2, False),
+    TS_TIMER: (0x09, 2, False),
+}
+
+
+def item_nbytes(item: VarItem) -> int:
+    return item.length * _DATA_TS[item.tsize][1]
+
+
+def typed_items(entries: list[tuple[int, VarItem, bytes]]) -> bytes:
+    """Data items with the transport size each request item's type calls for: INT 0x05
+    and BYTE/WORD 0x04 count bits, BIT 0x03, REAL 0x07 and octet strings 0x09 bytes. A
+    fill byte follows odd-sized items except the last; an error item is 4 bytes."""
+    out = bytearray()
+    for i, (ret, item, data) in enumerate(entries):
+        if ret not in (RET_OK, 0x00):
+            out += struct.pack("!BBH", ret, 0, 0)
+            continue
+        tsize, _, bits = _DATA_TS[item.tsize]
+        out += struct.pack("!BBH", ret, tsize, len(data) * 8 if bits else len(data)) + data
+        if len(data) % 2 and i < len(entries) - 1:
+            out.append(0)
+    return bytes(out)
+
+
+def read_var_ack_typed(pduref: int, results: list[tuple[int, VarItem, bytes]]) -> bytes:
+    param = bytes((FUNC_READ_VAR, len(results)))
+    return header(ROSCTR_ACK_DATA, pduref, param, typed_items(results))
+
+
+def write_var_job_typed(pduref: int, writes: list[tuple[VarItem, bytes]]) -> bytes:
+    param = bytes((FUNC_WRITE_VAR, len(writes))) + b"".join(i.spec() for i, _ in writes)
+    return header(ROSCTR_JOB, pduref, param, typed_items([(0x00, i, d) for i, d in writes]))
+
+
+def error_ack(pduref: int, param: bytes, err: int) -> bytes:
+    """Ack-data with an error class/code in the header (e.g. 0x8500, 0x8104)."""
+    return header(ROSCTR_ACK_DATA, pduref, param, b"", err)
+
+
+def cotp_conn_raw(pdu_type: int, dst_ref: int, src_ref: int, calling: bytes, called: bytes,
+                  tpdu_size: int = 0x0A) -> bytes:  # fmt: skip
+    """CR (0xE0) or CC (0xD0) with TSAPs of any length (S7comm-plus uses strings)."""
+    params = bytes((0xC0, 1, tpdu_size, 0xC1, len(calling))) + calling
+    params += bytes((0xC2, len(called))) + called
+    body = struct.pack("!BHHB", pdu_type, dst_ref, src_ref, 0) + params
+    return tpkt(bytes((len(body),)) + body)
+
+
+def cotp_dr(dst_ref: int, src_ref: int, reason: int = 0x80) -> bytes:
+    """Disconnect request (reason 0x80: normal disconnect initiated by session entity)."""
+    return tpkt(struct.pack("!BBHHB", 6, 0x80, dst_ref, src_ref, reason))
+
+
+def cotp_dc(dst_ref: int, src_ref: int) -> bytes:
+    """Disconnect confirm."""
+    return tpkt(struct.pack("!BBHH", 5, 0xC0, dst_ref, src_ref))
+
+
+def cotp_dts(pdu: bytes, room: int) -> bytes:
+    """``pdu`` in COTP DT TPDUs of at most ``room`` payload bytes, each in its own TPKT;
+    only the last carries EOT."""
+    parts = [pdu[i : i + room] for i in range(0, len(pdu), room)]
+    return b"".join(
+        tpkt(b"\x02\xf0" + bytes((0x80 if i == len(parts) - 1 else 0x00,)) + part)
+        for i, part in enumerate(parts)
+    )
+
+
+def ud_request(pduref: int, group: int, subf: int, data: bytes, seq: int = 0) -> bytes:
+    return _ud_request(pduref, group, subf, seq, data)
+
+
+def ud_response(
+    pduref: int, group: int, subf: int, seq: int, data: bytes, err: int = 0, kind: int = 0x8
+) -> bytes:
+    """User-data answer (type 8) or push (type 0) with its error code."""
+    param = struct.pack(
+        "!BBBBBBBBBBH", 0x00, 0x01, 0x12, 8, 0x12, (kind << 4) | group, subf, seq, 0, 0, err
+    )
+    return header(ROSCTR_USERDATA, pduref, param, data)
+
+
+def octets(data: bytes, ret: int = RET_OK) -> bytes:
+    """A user-data data part: return code, transport size octet string, length, data."""
+    return struct.pack("!BBH", ret, 0x09, len(data)) + data
+
+
+NO_DATA = b"\x0a\x00\x00\x00"  # the data part of an answer (or request) without data
+
+
+def scramble_password(password: str) -> bytes:
+    """The S7 legitimation scrambling of an 8-character password."""
+    pw = password.encode("ascii").ljust(8, b" ")[:8]
+    out = bytearray((pw[0] ^ 0x55, pw[1] ^ 0x55))
+    for i in range(2, 8):
+        out.append(pw[i] ^ 0x55 ^ out[i - 2])
+    return bytes(out)
+
+
+def s7_date(days_since_1984: int, ms_of_day: int) -> bytes:
+    """6-byte block timestamp: milliseconds since midnight, days since 1984-01-01."""
+    return struct.pack("!IH", ms_of_day, days_since_1984)
+
+
+def block_info_data(
+    subblk: int,
+    number: int,
+    lang: int,
+    load_len: int,
+    mc7_len: int,
+    code_ts: bytes,
+    iface_ts: bytes,
+    author: str,
+    family: str,
+    name: str,
+    checksum: int,
+    local_len: int = 0,
+) -> bytes:
+    """Block info (3/3) answer body, 78 bytes, as an S7-300/400 gives it."""
+    body = struct.pack("!BBHHBB", 0x01, 0x00, 74, 0x2200, 0x70, 0x70)
+    body += struct.pack("!BBBBHII", 0x01, 0x01, lang, subblk, number, load_len, 0)
+    body += code_ts + iface_ts
+    body += struct.pack("!HHHH", 20 if subblk == 0x0A else 0, 0, local_len, mc7_len)
+    for text in (author, family, name):
+        body += text.encode("ascii").ljust(8, b"\x00")[:8]
+    body += struct.pack("!BBHII", 0x10, 0, checksum, 0, 0)
+    assert len(body) == 78
+    return body
+
+
+def start_upload_job(pduref: int, name: bytes) -> bytes:
+    param = struct.pack("!BBHI", FUNC_START_UPLOAD, 0, 0, 0) + bytes((len(name),)) + name
+    return header(ROSCTR_JOB, pduref, param, b"")
+
+
+def start_upload_ack(pduref: int, upload_id: int, block_len: int) -> bytes:
+    text = f"{block_len:07d}".encode("ascii")
+    param = struct.pack("!BBHI", FUNC_START_UPLOAD, 0, 0x0100, upload_id)
+    return header(ROSCTR_ACK_DATA, pduref, param + bytes((len(text),)) + text, b"")
+
+
+def upload_job(pduref: int, func: int, upload_id: int) -> bytes:
+    """Upload (0x1E) or end upload (0x1F) job."""
+    return header(ROSCTR_JOB, pduref, struct.pack("!BBHI", func, 0, 0, upload_id), b"")
+
+
+def upload_ack(pduref: int, chunk: bytes, more: bool) -> bytes:
+    param = bytes((FUNC_UPLOAD, 0x01 if more else 0x00))
+    return header(ROSCTR_ACK_DATA, pduref, param, struct.pack("!HH", len(chunk), 0x00FB) + chunk)
+
+
+def pi_service_raw(pduref: int, service: str, params: bytes) -> bytes:
+    """PI service with a raw parameter block (``P_PROGRAM``: b"C ", ``_MODU``: b"EP")."""
+    name = service.encode("ascii")
+    param = bytes((FUNC_PI_SERVICE,)) + b"\x00\x00\x00\x00\x00\x00\xfd"
+    param += struct.pack("!H", len(params)) + params + bytes((len(name),)) + name
+    return header(ROSCTR_JOB, pduref, param, b"")

@@ -47,6 +47,8 @@ EXPECTED = {
     # the non-Modbus flow to port 502 is a TLS ClientHello, which tshark's TLS heuristic
     # picks up
     "modbus_functions.pcap": Expected(("modbus", "tls")),
+    # the S7comm-plus connection's payload is "data" to tshark 4.0 (no dissector)
+    "s7_functions.pcap": Expected(("tpkt", "cotp", "s7comm", "data")),
 }
 
 CHECKSUMS = (
@@ -389,3 +391,114 @@ def test_modbus_functions_no_malformed_modbus() -> None:
         MODBUS_FUNCTIONS, "_ws.malformed || _ws.expert.severity >= warning", "frame.number"
     )
     assert [int(row[0][0]) for row in malformed] == list(DELIBERATELY_MALFORMED)
+
+
+# -- s7_functions.pcap: coverage of the S7comm dissector (pcaps/README.md) ---------------
+
+S7_FUNCTIONS = PCAPS / "s7_functions.pcap"
+
+# (ROSCTR, function) pairs tshark must decode: jobs and their ack-data; download block and
+# download ended are jobs the CPU sends
+S7_JOB_FUNCS = (0x04, 0x05, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F, 0x28, 0x29, 0xF0)
+# user data (type, group, sub-function): requests (4), responses (8), pushes (0)
+S7_USERDATA = {
+    (4, 1, 2), (0, 1, 2), (8, 1, 2),
+    (4, 3, 1), (8, 3, 1), (4, 3, 2), (8, 3, 2), (4, 3, 3), (8, 3, 3),
+    (4, 4, 1), (8, 4, 1), (4, 5, 1), (8, 5, 1),
+    (4, 7, 1), (8, 7, 1), (4, 7, 2), (8, 7, 2),
+}  # fmt: skip
+S7_SZL_IDS = {0x0011, 0x001C, 0x0424}
+S7_PI_SERVICES = {"_INSE", "_DELE", "_GARB", "_MODU", "P_PROGRAM"}
+
+
+def s7_timeline(tmp_path: Path) -> dict[str, int]:
+    """note -> frame of every annotated event; checks on the way that the capture
+    regenerates byte for byte and that pcaps/README.md lists every event."""
+    out = tmp_path / "s7_functions.pcap"
+    text = generate("--scenario", "s7_functions", "--out", str(out), "--timeline").stdout
+    assert out.read_bytes() == S7_FUNCTIONS.read_bytes()
+    readme = (PCAPS / "README.md").read_text(encoding="utf-8")
+    rows = [line.split("\t") for line in text.splitlines() if line.strip()]
+    assert len(rows) >= 20
+    for _, frame, seconds, note in rows:
+        assert f"| {frame} | {float(seconds):.3f} | {note} |" in readme
+    return {note: int(frame) for _, frame, _, note in rows}
+
+
+def test_s7_functions_regenerates_byte_identical_and_matches_readme(tmp_path: Path) -> None:
+    s7_timeline(tmp_path)
+    assert 300 <= pcap_record_count(S7_FUNCTIONS) <= 1500
+
+
+@needs_tshark
+@pytest.mark.tshark
+def test_s7_functions_tshark_decodes_every_function() -> None:
+    rows = tshark_fields(
+        S7_FUNCTIONS,
+        "s7comm",
+        "frame.number",
+        "s7comm.header.rosctr",
+        "s7comm.param.func",
+        "s7comm.param.userdata.type",
+        "s7comm.param.userdata.funcgroup",
+        "s7comm.param.userdata.subfunc",
+        "s7comm.data.userdata.szl_id",
+        "s7comm.header.errcls",
+        "s7comm.header.errcod",
+        "s7comm.data.returncode",
+        "s7comm.param.pistart.servicename",
+        "s7comm.param.pdu_length",
+    )
+    funcs: set[tuple[int, int]] = set()
+    userdata: set[tuple[int, int, int]] = set()
+    szl: set[int] = set()
+    errors: set[int] = set()
+    codes: set[int] = set()
+    services: set[str] = set()
+    pdu_sizes: set[int] = set()
+    for _, rosctr, func, kind, group, subf, szl_id, cls, cod, ret, pi, pdu in rows:
+        funcs.update((int(r), int(f, 16)) for r, f in zip(rosctr, func, strict=False))
+        if group:
+            userdata.add((int(kind[0]), int(group[0]), int(subf[0])))
+        szl.update(int(x, 16) for x in szl_id)
+        errors.update(int(a, 16) << 8 | int(b, 16) for a, b in zip(cls, cod, strict=True))
+        codes.update(int(x, 16) for x in ret)
+        services.update(pi)
+        pdu_sizes.update(int(x) for x in pdu)
+    assert {f for r, f in funcs if r == 1} == set(S7_JOB_FUNCS)
+    assert {f for r, f in funcs if r == 3} == set(S7_JOB_FUNCS)
+    assert userdata == S7_USERDATA
+    assert szl == S7_SZL_IDS
+    assert errors == {0x0000, 0x8500, 0x8104}
+    assert {0xFF, 0x0A, 0x05} <= codes
+    assert services == S7_PI_SERVICES
+    assert pdu_sizes == {240, 480, 960}
+
+
+@needs_tshark
+@pytest.mark.tshark
+def test_s7_functions_framing_edge_cases(tmp_path: Path) -> None:
+    """The frames pcaps/README.md lists: a PDU over two TCP segments, one over three COTP
+    DTs, two TPKTs in one segment, the COTP DR/DC, and the S7comm-plus frames (the
+    GROUND_TRUTH heuristic: a COTP data frame whose payload starts with 0x72)."""
+    timeline = s7_timeline(tmp_path)
+    split = timeline["SZL 0x0011 answer cut in two TCP segments (61 bytes in)"]
+    three = timeline[
+        "upload ack-data of 578 bytes in three COTP DTs (EOT on the last), one segment"
+    ]
+    two = timeline["two read var jobs (two TPKTs) in one segment"]
+    dr = timeline["COTP DR (normal disconnect), DC, then TCP FIN"]
+    rows = tshark_fields(S7_FUNCTIONS, "tcp.segments", "frame.number", "tcp.segment")
+    assert [(int(f[0]), [int(x) for x in seg]) for f, seg in rows] == [
+        (split + 1, [split, split + 1])
+    ]
+    rows = tshark_fields(S7_FUNCTIONS, "cotp.segments", "frame.number", "cotp.segment")
+    assert [(int(f[0]), len(seg)) for f, seg in rows] == [(three, 3)]
+    rows = tshark_fields(S7_FUNCTIONS, "s7comm", "frame.number", "s7comm.header.rosctr")
+    multi = [int(f[0]) for f, rosctr in rows if len(rosctr) > 1]
+    assert multi == [two, two + 1]
+    rows = tshark_fields(S7_FUNCTIONS, "cotp.type == 0x08 || cotp.type == 0x0c", "frame.number")
+    assert [int(f[0]) for (f,) in rows] == [dr, dr + 1]
+    rows = tshark_fields(S7_FUNCTIONS, "cotp && data.data[0:1] == 72", "data.data")
+    versions = [cell[0][2:4] for (cell,) in rows]
+    assert len(versions) == 10 and set(versions) == {"01", "02"}
