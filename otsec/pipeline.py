@@ -31,6 +31,7 @@ from otsec.capture.pcapfile import CaptureReader
 from otsec.config import Settings
 from otsec.events.types import Transaction
 from otsec.flows.modbus import ModbusApp
+from otsec.flows.s7comm import S7App
 from otsec.flows.session import AppContext, ProtocolStats, Service, ServiceRegistry, StreamCounter
 from otsec.flows.table import CLOSED, Flow, FlowTable, tcp_control
 from otsec.flows.tcp_stream import ReassemblyContext
@@ -65,10 +66,24 @@ def default_services(settings: Settings, stats: dict[str, int], ctx: AppContext)
     for port, name in sorted(settings.ics_ports.items()):
         if name == "modbus":
             service = Service(name, lambda flow: ModbusApp(flow, ctx, settings), udp=True)
+        elif name == "s7comm":
+            service = Service(name, lambda flow: S7App(flow, ctx, settings))
         else:
             service = Service(name, lambda _flow: StreamCounter(stats), tcp=True, udp=True)
         registry.register(port, service)
     return registry
+
+
+def merge_stats(a: ProtocolStats | None, b: ProtocolStats) -> ProtocolStats:
+    """``a`` plus ``b`` (new object)."""
+    out = a.copy() if a is not None else ProtocolStats()
+    for name, hist in b.histograms.items():
+        target = out.histograms.setdefault(name, {})
+        for k, v in hist.items():
+            target[k] = target.get(k, 0) + v
+    for k, v in b.transactions.items():
+        out.transactions[k] = out.transactions.get(k, 0) + v
+    return out
 
 
 class Pipeline:
@@ -122,7 +137,11 @@ class Pipeline:
 
     def _emit(self, transaction: Transaction) -> None:
         for handler in self.event_handlers:
-            handler(transaction)
+            try:
+                handler(transaction)
+            except Exception as exc:  # a sink's bug must not stop decoding the flow
+                detail = f"{type(exc).__name__}: {exc}"[:300]
+                self.anomaly("otsec.sink_error", transaction.ts, None, detail)
 
     def _stream_anomaly(self, name: str, ts: float, owner: Any, detail: str) -> None:
         self.anomaly(name, ts, owner if isinstance(owner, Flow) else None, detail)
@@ -233,10 +252,12 @@ class Pipeline:
                         else:
                             stream, other = flow.resp_stream, flow.orig_stream
                         apps.packet = npk
-                        if seglen or flags & 3:
-                            stream.segment(seq, flags, buf[poff:pend], seglen, ts)  # type: ignore[union-attr]
+                        # The ACK speaks of the other direction's bytes, sent before this
+                        # packet: settle a hole there first, then this packet's data.
                         if flags & 16 and other.ooo:  # type: ignore[union-attr]
                             other.acked(ack_num(buf, l4off + 8)[0], ts)  # type: ignore[union-attr]
+                        if seglen or flags & 3:
+                            stream.segment(seq, flags, buf[poff:pend], seglen, ts)  # type: ignore[union-attr]
                 elif kind == UDP:
                     ent = udp_get(key)
                     if ent is None:
@@ -303,8 +324,15 @@ class Pipeline:
         return ent
 
     def close(self) -> None:
-        """End of all input: end every flow (flushing reassembly and handlers)."""
+        """End of all input: end every flow (flushing reassembly and handlers). What the
+        flush still decodes or decides counts toward the last capture file."""
+        before = {name: stats.copy() for name, stats in self.apps.stats.items()}
         self.flows.flush(self.last_ts)
+        if self.files:
+            last = self.files[-1].protocols
+            for name, stats in self.apps.stats.items():
+                added = stats.since(before.get(name) or ProtocolStats())
+                last[name] = merge_stats(last.get(name), added)
 
     @property
     def protocols(self) -> dict[str, ProtocolStats]:

@@ -49,9 +49,7 @@ def test_json_summary_has_the_documented_keys(
         "transactions": {"unanswered": 1},
     }
     assert data["files"][0]["format"] == "pcap"
-    per_file = data["files"][0]["protocols"]["modbus"]
-    # (flows end after the last file, so end-of-input outcomes count only in the total)
-    assert per_file["pdus"] == 1 and per_file["function_codes"] == {"3": 1}
+    assert data["files"][0]["protocols"] == data["protocols"]
 
 
 def test_table_summary(capture: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dissectors.modbus import ANOMALIES as MODBUS_ANOMALIES
+from dissectors.s7comm import ANOMALIES as S7COMM_ANOMALIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,9 @@ _TABLE: tuple[tuple[str, str], ...] = (
     ("otsec.dissector_error",
      "A protocol dissector failed on this flow's data (a bug); the flow's decoding stops, the "
      "rest of the capture goes on."),
+    ("otsec.sink_error",
+     "An output (event file, SIEM) failed on one document (a bug); that document is lost, "
+     "decoding and the other outputs go on."),
     ("otsec.packet_error",
      "Processing one packet failed outside any dissector (a bug); the packet is skipped, the "
      "rest of the capture goes on."),
@@ -77,7 +81,7 @@ _TABLE: tuple[tuple[str, str], ...] = (
 
 ANOMALIES: dict[str, AnomalyInfo] = {
     name: AnomalyInfo(name, name.split(".", 1)[0], text)
-    for name, text in (*_TABLE, *MODBUS_ANOMALIES.items())
+    for name, text in (*_TABLE, *MODBUS_ANOMALIES.items(), *S7COMM_ANOMALIES.items())
 }
 
 

@@ -54,6 +54,8 @@ UNANSWERED = "unanswered"
 UNSOLICITED = "unsolicited"
 #: A request whose protocol expects no response (e.g. a Modbus broadcast).
 NO_RESPONSE = "no_response"
+#: A message recorded on its own because the protocol is not paired (S7comm-plus).
+OBSERVED = "observed"
 
 
 @dataclass(slots=True)
@@ -69,6 +71,8 @@ class Transaction:
     response_ts: float | None
     request_packet: int | None
     response_packet: int | None
+    #: Protocol facts about the connection rather than one message (S7: TSAPs, rack, slot).
+    extra: dict[str, Any] | None = None
 
     @property
     def ts(self) -> float:

@@ -21,7 +21,7 @@ from otsec.events.types import MATCHED, Transaction
 
 SCHEMA_VERSION = "1"
 _OUTCOME = {MATCHED: "success", "unanswered": "unknown", "unsolicited": "unknown",
-            "no_response": "unknown"}  # fmt: skip
+            "no_response": "unknown", "observed": "unknown"}  # fmt: skip
 
 
 def timestamp(ts: float) -> str:
@@ -39,12 +39,12 @@ def transaction_doc(t: Transaction) -> dict[str, Any]:
     env = t.envelope
     rec = t.record
     req, resp = t.request, t.response
-    exc = resp.exception_code if resp is not None else None
-    outcome = "failure" if exc is not None else _OUTCOME[t.status]
+    failed = _failed(resp)
+    outcome = "failure" if failed else _OUTCOME[t.status]
     event: dict[str, Any] = {
         "kind": "event",
         "category": ["network"],
-        "type": ["protocol", "error"] if exc is not None else ["protocol"],
+        "type": ["protocol", "error"] if failed else ["protocol"],
         "action": f"{t.protocol}.{rec.function_name}",
         "dataset": f"otsec.{t.protocol}",
         "module": "otsec",
@@ -105,6 +105,15 @@ def transaction_doc(t: Transaction) -> dict[str, Any]:
     }
 
 
+def _failed(resp: Any) -> bool:
+    """The response reports an error: a Modbus exception, an S7 header error class."""
+    if resp is None:
+        return False
+    if getattr(resp, "exception_code", None) is not None:
+        return True
+    return bool(getattr(resp, "error_class", None))
+
+
 def _values(req: Any, resp: Any) -> Any:
     """Values written (from the request) or read (from the response)."""
     if req is not None and req.values is not None and req.access in ("write", "read_write"):
@@ -119,12 +128,23 @@ def _values(req: Any, resp: Any) -> Any:
 def _protocol_fields(t: Transaction) -> dict[str, Any]:
     rec = t.record
     out: dict[str, Any] = {}
+    resp = t.response
     if t.protocol == "modbus":
         out["transaction_id"] = rec.tid
         out["unit_id"] = rec.unit
-        resp = t.response
         if resp is not None and resp.exception_code is not None:
             out["exception"] = {"code": resp.exception_code, "name": resp.exception_name}
+    elif t.protocol == "s7comm":
+        out["pdu_reference"] = rec.pdu_ref
+        out["rosctr"] = {"code": rec.rosctr, "name": rec.rosctr_name}
+        if resp is not None and resp.error_class:
+            out["error"] = {
+                "class": resp.error_class, "code": resp.error_code, "name": resp.error_name,
+            }  # fmt: skip
+        if t.extra:
+            out["connection"] = t.extra
+    elif t.protocol == "s7comm_plus" and t.extra:
+        out["connection"] = t.extra
     if t.request is not None:
         specific = t.request.specific()
         if specific:

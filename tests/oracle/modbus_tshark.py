@@ -16,7 +16,7 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,8 @@ class Comparison:
     agreeing: int = 0
     #: (frame, index, field, tshark value, otsec value)
     differences: list[tuple[int, int, str, Any, Any]] = field(default_factory=list)
+    #: (tshark key, otsec key): the same PDU, reported at another frame by otsec
+    moved: list[tuple[PduKey, PduKey]] = field(default_factory=list)
 
     @property
     def agreement(self) -> float:
@@ -143,26 +145,67 @@ def otsec_pdus(path: Path, ports: dict[int, str] | None = None) -> dict[PduKey, 
     return pdus
 
 
-def compare(capture: str, theirs: dict[PduKey, dict[str, Any]],
-            ours: dict[PduKey, dict[str, Any]]) -> Comparison:  # fmt: skip
+def field_differences(t: dict[str, Any], o: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(field, tshark, otsec) for every field tshark shows that otsec does not match.
+
+    (tshark shows the registers of a response only when it saw the request; otsec's
+    values are compared where tshark has them.)"""
+    return [(name, t[name], o.get(name)) for name in FIELDS if name in t and t[name] != o.get(name)]
+
+
+#: How far (in frames) the same PDU may be reported apart by the two tools: reassembly
+#: timing (a segment held until a hole is filled or declared lost) moves it, the
+#: decoding does not change.
+MOVE_WINDOW = 1000
+
+Differ = Callable[[dict[str, Any], dict[str, Any]], list[tuple[str, Any, Any]]]
+
+
+def compare(
+    capture: str,
+    theirs: dict[PduKey, dict[str, Any]],
+    ours: dict[PduKey, dict[str, Any]],
+    differ: Differ = field_differences,
+) -> Comparison:
+    """Pass 1 matches PDUs at the same (frame, index). Pass 2 matches each tshark PDU left
+    over to an unused otsec PDU with identical fields reported up to MOVE_WINDOW frames
+    away (``moved``: reassembly timing, same decoding); failing that it is compared with
+    the otsec PDU at its own position (field differences) or is missing. Pass 3 lists
+    otsec PDUs tshark does not have."""
     result = Comparison(capture, tshark_pdus=len(theirs), otsec_pdus=len(ours))
+    used: set[PduKey] = set()
+    pending: list[PduKey] = []
     for key, t in sorted(theirs.items()):
         o = ours.get(key)
-        if o is None:
-            result.differences.append((*key, "pdu", "present", "missing"))
-            continue
-        same = True
-        for name in FIELDS:
-            if name in t and t[name] != o.get(name):
-                # tshark shows registers of a response only when it saw the request;
-                # otsec's values are compared where tshark has them.
-                result.differences.append((*key, name, t[name], o.get(name)))
-                same = False
-        if same:
+        if o is not None and not differ(t, o):
+            used.add(key)
             result.agreeing += 1
-    for key in sorted(set(ours) - set(theirs)):
+        else:
+            pending.append(key)
+    for key in pending:
+        t = theirs[key]
+        twin = next((k for k in _near(ours, key, used) if not differ(t, ours[k])), None)
+        if twin is not None:
+            used.add(twin)
+            result.agreeing += 1
+            result.moved.append((key, twin))
+        elif key in ours and key not in used:
+            used.add(key)
+            for name, tv, ov in differ(t, ours[key]):
+                result.differences.append((*key, name, tv, ov))
+        else:
+            result.differences.append((*key, "pdu", "present", "missing"))
+    for key in sorted(set(ours) - used):
         result.differences.append((*key, "pdu", "missing", "present"))
     return result
+
+
+def _near(ours: dict[PduKey, Any], key: PduKey, used: set[PduKey]) -> list[PduKey]:
+    frame = key[0]
+    return sorted(
+        k for k in ours
+        if k not in used and abs(k[0] - frame) <= MOVE_WINDOW
+    )  # fmt: skip
 
 
 def main(argv: list[str]) -> int:

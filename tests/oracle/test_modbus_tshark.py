@@ -69,7 +69,6 @@ needs_captures = pytest.mark.skipif(not CAPTURES, reason=f"no captures at {real_
 @pytest.mark.parametrize("name", OWN)
 def test_own_scenario_captures_agree_with_tshark(name: str) -> None:
     test_every_disagreement_is_known(name)
-    assert _result(name).tshark_pdus > 0
 
 
 @needs_tshark
