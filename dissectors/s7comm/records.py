@@ -176,11 +176,34 @@ class DataItem:
 
 @dataclass(slots=True)
 class VarAccess(S7Pdu):
-    """Read var (0x04) and write var (0x05), job and ack-data."""
+    """Read var (0x04) and write var (0x05), job and ack-data.
+
+    The item specifications and data items are built into objects on first use of
+    :attr:`items` / :attr:`data_items` (the PDU's structure, and so its anomalies, are
+    checked when it is parsed; building an object per item only pays when someone reads
+    them, e.g. for an output document)."""
 
     item_count: int
-    items: tuple[VarItem, ...]
-    data_items: tuple[DataItem, ...]
+    #: The PDU and the bounds of its parameter and data parts, for the lazy item build.
+    raw: bytes
+    bounds: tuple[int, int, int, int]
+    _built: tuple[tuple[VarItem, ...], tuple[DataItem, ...]] | None = None
+
+    @property
+    def items(self) -> tuple[VarItem, ...]:
+        return self._build()[0]
+
+    @property
+    def data_items(self) -> tuple[DataItem, ...]:
+        return self._build()[1]
+
+    def _build(self) -> tuple[tuple[VarItem, ...], tuple[DataItem, ...]]:
+        built = self._built
+        if built is None:
+            from dissectors.s7comm.variables import build_items  # noqa: PLC0415 - cycle
+
+            built = self._built = build_items(self)
+        return built
 
     def semantics(self) -> consts.Semantics:
         access, target, operation = consts.FUNCTION_SEMANTICS[self.function]

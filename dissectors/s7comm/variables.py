@@ -101,37 +101,93 @@ def write_var(pdu: bytes, head: Head, request: bool) -> VarAccess:
 def _var_access(pdu: bytes, head: Head, request: bool, fc: int) -> VarAccess:
     p = head.param
     count = pdu[p + 1] if head.data - p >= 2 else 0
+    rosctr = head.rosctr
+    bounds = (p, head.data, head.data_end, fc)
+    # Check the structure now (anomalies are not lazy); build item objects only on use.
     problems: list[str] = []
     if head.data - p < 2:
         problems.append("item count missing")
-    items: tuple[VarItem, ...] = ()
-    data_items: tuple[DataItem, ...] = ()
-    if head.rosctr == consts.JOB:
-        items, problem = _items(pdu, p + 2, head.data, count)
+    address = quantity = None
+    values: tuple[int, ...] | None = None
+    if rosctr == consts.JOB:
+        problem = _check_items(pdu, p + 2, head.data, count)
         if problem:
             problems.append(problem)
+        if count and head.data - p >= 14 and pdu[p + 4] == 0x10:  # first item, S7ANY
+            quantity = (pdu[p + 6] << 8) | pdu[p + 7]
+            address = ((pdu[p + 11] << 16) | (pdu[p + 12] << 8) | pdu[p + 13]) >> 3
         if fc == consts.WRITE_VAR:
-            data_items, problem = _data_items(pdu, head.data, head.data_end, count)
+            problem, values = _check_data(pdu, head.data, head.data_end, count)
             if problem:
                 problems.append(problem)
     elif fc == consts.READ_VAR:
-        data_items, problem = _data_items(pdu, head.data, head.data_end, count)
+        problem, values = _check_data(pdu, head.data, head.data_end, count)
         if problem:
             problems.append(problem)
-    else:
-        data_items = tuple(DataItem(c, None, b"") for c in pdu[head.data : head.data_end][:count])
-        if len(data_items) < count:
-            problems.append(f"{len(data_items)} of {count} return codes")
+    elif head.data_end - head.data < count:
+        problems.append(f"{head.data_end - head.data} of {count} return codes")
     anomalies: Anomalies = NONE
     if problems:
         anomalies = tuple((MALFORMED_PDU, p) for p in problems)
-    address = quantity = None
-    if items:
-        address, quantity = items[0].byte_address, items[0].length
-    values = None
-    if data_items and data_items[0].transport_size is not None:
-        values = tuple(data_items[0].data)
     return VarAccess(
-        head.rosctr, head.pdu_ref, fc, request, head.error_class, head.error_code,
-        address, quantity, values, anomalies, count, items, data_items,
+        rosctr, head.pdu_ref, fc, request, head.error_class, head.error_code,
+        address, quantity, values, anomalies, count, pdu, bounds,
     )  # fmt: skip
+
+
+def _check_items(pdu: bytes, start: int, end: int, count: int) -> str | None:
+    """The problem with the item specifications' lengths, if any (no objects built)."""
+    pos = start
+    for i in range(count):
+        if pos + 3 > end:
+            return f"item {i + 1} of {count} cut off"
+        spec_len = pdu[pos + 1]
+        if spec_len < 1 or pos + 2 + spec_len > end:
+            return f"item {i + 1} of {count}: length {spec_len} runs past the parameter"
+        pos += 2 + spec_len
+    return None
+
+
+def _check_data(
+    pdu: bytes, start: int, end: int, count: int
+) -> tuple[str | None, tuple[int, ...] | None]:
+    """The data items' problem, if any, and the first item's value bytes (the walk of
+    ``_data_items`` without building objects)."""
+    values: tuple[int, ...] | None = None
+    pos = start
+    for i in range(count):
+        if pos + 4 > end:
+            if i == count - 1 and pos + 1 == end:
+                return None, values
+            return f"data item {i + 1} of {count} cut off", values
+        code = pdu[pos]
+        length = (pdu[pos + 2] << 8) | pdu[pos + 3]
+        if code not in (0x00, 0xFF):
+            length = 0
+        elif pdu[pos + 1] in consts.BIT_LENGTH_SIZES:
+            length = (length + 7) >> 3
+        value_end = pos + 4 + length
+        if i == 0:
+            values = tuple(pdu[pos + 4 : min(value_end, end)])
+        if value_end > end:
+            return f"data item {i + 1} of {count}: {length} bytes run past the data", values
+        pos = value_end + (length & 1 and i < count - 1)
+    return None, values
+
+
+def build_items(rec: VarAccess) -> tuple[tuple[VarItem, ...], tuple[DataItem, ...]]:
+    """The item objects of a VarAccess record (see VarAccess)."""
+    pdu = rec.raw
+    p, data, data_end, fc = rec.bounds
+    count = rec.item_count
+    items: tuple[VarItem, ...] = ()
+    data_items: tuple[DataItem, ...] = ()
+    if rec.rosctr == consts.JOB:
+        items = _items(pdu, p + 2, data, count)[0]
+        if fc == consts.WRITE_VAR:
+            data_items = _data_items(pdu, data, data_end, count)[0]
+    elif fc == consts.READ_VAR:
+        data_items = _data_items(pdu, data, data_end, count)[0]
+    else:
+        data_items = tuple(DataItem(c, None, b"") for c in pdu[data:data_end][:count])
+    return items, data_items

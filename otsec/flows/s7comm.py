@@ -94,6 +94,17 @@ class S7App:
         self.valid = True
         asm = self.asm[i]
         for tpkt in tpkts:
+            # Fast path: a COTP DT with EOT (length indicator 2, type 0xF0, EOT bit) and
+            # nothing collected: its payload is a whole S7 PDU, no record needed.
+            if (
+                len(tpkt) > 7
+                and tpkt[4] == 2
+                and tpkt[5] == 0xF0
+                and tpkt[6] & 0x80
+                and not asm.pending
+            ):
+                self._pdu(tpkt[7:], from_orig, ts)
+                continue
             cotp = parse_tpdu(tpkt)
             if cotp.anomalies:
                 for name, detail in cotp.anomalies:
