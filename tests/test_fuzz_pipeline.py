@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from otsec.config import ReassemblyLimits, Settings
 from otsec.flows.session import ServiceRegistry
 from otsec.pipeline import Pipeline
+from otsec.sinks.ecs import transaction_doc
 from tests.testproto import Collected
 
 _FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -66,7 +67,7 @@ def _tcp_frame(
     total = 20 + len(l4) + len(payload)
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, 1, 0, 64, 17 if udp else 6, 0,
                      bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))  # fmt: skip
-    if sport in (9999, 502):  # server -> client: swap the addresses too
+    if sport in (9999, 502, 102):  # server -> client: swap the addresses too
         ip = ip[:12] + ip[16:20] + ip[12:16]
     eth = b"\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x01\x08\x00"
     return eth + ip + l4 + payload
@@ -212,8 +213,7 @@ def test_random_bytes_on_port_502_through_the_modbus_handler(
     """Random segments (or ones that start like MBAP headers) on a Modbus flow give
     records, anomalies or need-more: never an exception, never otsec.dissector_error."""
     pipeline = Pipeline()
-    transactions: list[object] = []
-    pipeline.event_handlers.append(transactions.append)
+    pipeline.event_handlers.append(transaction_doc)  # the ECS mapping must hold up too
     frames = []
     for rel, ack, flags, payload, client in segments:
         if mbap_like and len(payload) >= 8:
@@ -225,4 +225,31 @@ def test_random_bytes_on_port_502_through_the_modbus_handler(
     pipeline.close()
     assert "otsec.dissector_error" not in pipeline.anomalies
     assert "otsec.packet_error" not in pipeline.anomalies
+    assert "otsec.sink_error" not in pipeline.anomalies
     assert pipeline.packets == len(segments)
+
+
+@_FUZZ
+@given(st.integers(0, 0xFFFFFFFF), st.lists(SEGMENT, max_size=40), st.booleans())
+def test_random_bytes_on_port_102_through_the_s7_handler(
+    isn: int,
+    segments: list,  # type: ignore[type-arg]
+    tpkt_like: bool,
+) -> None:
+    """Random segments (or ones framed as TPKT + COTP DT + S7 header) on an S7 flow give
+    records, anomalies or need-more: never an exception."""
+    pipeline = Pipeline()
+    pipeline.event_handlers.append(transaction_doc)  # the ECS mapping must hold up too
+    frames = []
+    for rel, ack, flags, payload, client in segments:
+        if tpkt_like:
+            body = b"\x02\xf0\x80\x32" + payload
+            payload = b"\x03\x00" + (len(body) + 4).to_bytes(2, "big") + body
+        seq = (isn + rel) & 0xFFFFFFFF
+        sport, dport = (40000, 102) if client else (102, 40000)
+        frames.append((1, _tcp_frame(seq, ack, flags, payload, sport, dport)))
+    pipeline.run(ListReader(frames))  # type: ignore[arg-type]
+    pipeline.close()
+    assert "otsec.dissector_error" not in pipeline.anomalies
+    assert "otsec.packet_error" not in pipeline.anomalies
+    assert "otsec.sink_error" not in pipeline.anomalies
