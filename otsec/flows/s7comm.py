@@ -52,11 +52,14 @@ class S7App:
         "ctx",
         "flow",
         "framers",
+        "function_hist",
         "give_up_after",
         "invalid",
+        "matched",
         "pairing",
         "plus",
         "rejected",
+        "rosctr_hist",
         "stats",
         "valid",
     )
@@ -70,6 +73,9 @@ class S7App:
         limits = settings.transactions
         self.pairing = Pairing(limits.max_pending, limits.request_timeout)
         self.stats: ProtocolStats = ctx.protocol_stats(PROTOCOL)
+        self.rosctr_hist = self.stats.histograms["rosctr"]
+        self.function_hist = self.stats.histograms["functions"]
+        self.matched = 0  # matched exchanges not yet added to the stats (see close)
         self.plus: ProtocolStats | None = None
         self.give_up_after = settings.modbus.give_up_after
         self.valid = False
@@ -132,6 +138,10 @@ class S7App:
         self.gap(from_orig, 0, ts)
 
     def close(self, ts: float) -> None:
+        if self.matched:
+            outcomes = self.stats.transactions
+            outcomes[MATCHED] = outcomes.get(MATCHED, 0) + self.matched
+            self.matched = 0
         if not self.valid and not self.rejected and self.invalid:
             self._give_up(ts, f"flow ended after {self.invalid} invalid TPKT headers")
         for pending in self.pairing.flush():
@@ -168,7 +178,7 @@ class S7App:
     # -- PDUs --------------------------------------------------------------------------
 
     def _pdu(self, pdu: bytes, from_orig: bool, ts: float) -> None:
-        record = parse_s7(pdu)
+        record: Any = parse_s7(pdu)  # S7Pdu subclasses or S7PlusPdu, told apart below
         ctx = self.ctx
         packet = ctx.packet
         if record.anomalies:
@@ -177,19 +187,30 @@ class S7App:
         if ctx.pdu_handlers:
             for handler in ctx.pdu_handlers:
                 handler(self.flow, from_orig, record, ts, packet)
-        if isinstance(record, S7PlusPdu):
+        kind = type(record)
+        if kind is S7PlusPdu:
             self._plus(record, from_orig, ts, packet)
             return
-        self._count(record)
-        if type(record) is UserData and record.ud_type == 0:
-            # push messages (alarms, diagnostics, cyclic data) are not answered
-            self._emit(OBSERVED, None, record, None, ts, None, packet, not from_orig)
-            return
-        key = (record.rosctr == _USERDATA, record.pdu_ref)
+        # histograms as tshark counts them (see _count), the common case inline
+        h = self.rosctr_hist
+        rosctr = record.rosctr
+        h[rosctr] = h.get(rosctr, 0) + 1
+        func = record.function
+        if 0 <= func < USERDATA_FUNCTION:
+            h = self.function_hist
+            h[func] = h.get(func, 0) + 1
+        elif kind is UserData:
+            self._count_userdata(record)
+            if record.ud_type == 0:
+                # push messages (alarms, diagnostics, cyclic data) are not answered
+                self._emit(OBSERVED, None, record, None, ts, None, packet, not from_orig)
+                return
+        key = (rosctr == _USERDATA, record.pdu_ref)
         if record.request:
             gone = self.pairing.request(key, (record, from_orig), ts, packet)
-            for pending in gone:
-                self._unanswered(pending, ts)
+            if gone:
+                for pending in gone:
+                    self._unanswered(pending, ts)
             return
         waiting = self.pairing.pending.pop(key, None)
         if waiting is None:
@@ -199,30 +220,24 @@ class S7App:
             )  # fmt: skip
             # the requester is the other side of whoever sent this response
             self._emit(UNSOLICITED, None, record, None, ts, None, packet, not from_orig)
-            return
-        (req, req_from_orig), req_ts, req_packet = waiting
-        self._emit(MATCHED, req, record, req_ts, ts, req_packet, packet, req_from_orig)
+        elif ctx.want_events:
+            (req, req_from_orig), req_ts, req_packet = waiting
+            self._emit(MATCHED, req, record, req_ts, ts, req_packet, packet, req_from_orig)
+        else:
+            self.matched += 1
 
-    def _count(self, record: Any) -> None:
-        """Histograms as tshark counts them: ROSCTR per PDU, job functions, user-data
-        group/subfunction (not mode transitions, which tshark gives no subfunction), SZL
-        ids."""
+    def _count_userdata(self, record: Any) -> None:
+        """User-data histograms: group/subfunction (not mode transitions, which tshark
+        gives no subfunction) and SZL ids."""
         h = self.stats.histograms
-        rosctr = h["rosctr"]
-        rosctr[record.rosctr] = rosctr.get(record.rosctr, 0) + 1
-        func = record.function
-        if 0 <= func < USERDATA_FUNCTION:
-            functions = h["functions"]
-            functions[func] = functions.get(func, 0) + 1
-        elif type(record) is UserData:
-            if record.group:
-                pair = (record.group, record.subfunction)
-                userdata = h["userdata"]
-                userdata[pair] = userdata.get(pair, 0) + 1
-            szl = record.szl_id
-            if szl is not None:
-                szl_ids = h["szl_ids"]
-                szl_ids[szl] = szl_ids.get(szl, 0) + 1
+        if record.group:
+            pair = (record.group, record.subfunction)
+            userdata = h["userdata"]
+            userdata[pair] = userdata.get(pair, 0) + 1
+        szl = record.szl_id
+        if szl is not None:
+            szl_ids = h["szl_ids"]
+            szl_ids[szl] = szl_ids.get(szl, 0) + 1
 
     def _plus(self, record: Any, from_orig: bool, ts: float, packet: int) -> None:
         plus = self.plus
