@@ -160,9 +160,10 @@ def run_otsec(path: Path, label: str, repeat: int = 1) -> Run:
     wall, rss, out = min(runs)  # best of the runs: the machine is shared and noisy
     summary = json.loads(out)
     note = f"in-loop {summary['packets_per_s']:,.0f} pkt/s"
-    modbus = summary.get("protocols", {}).get("modbus", {}).get("pdus", 0)
-    if modbus:
-        note += f"; {modbus:,} Modbus PDUs, {modbus / wall:,.0f}/s"
+    for proto, name in (("modbus", "Modbus"), ("s7comm", "S7")):
+        pdus = summary.get("protocols", {}).get(proto, {}).get("pdus", 0)
+        if pdus:
+            note += f"; {pdus:,} {name} PDUs, {pdus / wall:,.0f}/s"
     return Run("otsec replay", label, summary["packets"], wall, rss, note)
 
 
