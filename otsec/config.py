@@ -65,6 +65,12 @@ class ModbusSettings:
     give_up_after: int = 3
 
 
+@dataclass(frozen=True, slots=True)
+class S7commSettings:
+    #: Invalid TPKT headers, before any valid one, after which a flow is not S7comm.
+    give_up_after: int = 3
+
+
 #: TCP/UDP server ports of industrial protocols (flow orientation, reporting).
 DEFAULT_ICS_PORTS: dict[int, str] = {
     102: "s7comm",
@@ -95,6 +101,7 @@ class Settings:
     reassembly: ReassemblyLimits = field(default_factory=ReassemblyLimits)
     transactions: TransactionLimits = field(default_factory=TransactionLimits)
     modbus: ModbusSettings = field(default_factory=ModbusSettings)
+    s7comm: S7commSettings = field(default_factory=S7commSettings)
     #: Server port -> protocol name for the industrial protocols otsec reports on.
     ics_ports: dict[int, str] = field(default_factory=lambda: dict(DEFAULT_ICS_PORTS))
 
@@ -104,6 +111,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "reassembly": ReassemblyLimits,
     "transactions": TransactionLimits,
     "modbus": ModbusSettings,
+    "s7comm": S7commSettings,
 }
 
 

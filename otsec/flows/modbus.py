@@ -29,7 +29,7 @@ from otsec.events.types import (
     Envelope,
     Transaction,
 )
-from otsec.flows.session import AppContext, ProtocolStats
+from otsec.flows.session import AppContext, ProtocolGuard, ProtocolStats
 from otsec.flows.table import Flow
 
 PROTOCOL = "modbus"
@@ -59,16 +59,13 @@ class ModbusApp:
         "_env",
         "ctx",
         "flow",
-        "give_up_after",
-        "invalid",
+        "guard",
         "matched",
         "orig",
         "pairing",
-        "rejected",
         "requests_from_orig",
         "resp",
         "stats",
-        "valid",
     )
 
     def __init__(self, flow: Flow, ctx: AppContext, settings: Settings) -> None:
@@ -77,12 +74,11 @@ class ModbusApp:
         # The flow-level policy below decides about giving up; the framers never do.
         self.orig = ModbusFramer(give_up_after=1 << 30)
         self.resp = ModbusFramer(give_up_after=1 << 30)
-        self.give_up_after = settings.modbus.give_up_after
+        self.guard = ProtocolGuard(
+            ctx, flow, settings.modbus.give_up_after, "modbus.not_modbus", "MBAP headers"
+        )
         ports = {p for p, name in settings.ics_ports.items() if name == PROTOCOL}
         self.requests_from_orig = not (flow.orig_port in ports and flow.resp_port not in ports)
-        self.valid = False  # a valid ADU was seen in either direction
-        self.invalid = 0  # invalid headers before that
-        self.rejected = False
         self.matched = 0  # matched transactions not yet added to the stats (see close)
         limits = settings.transactions
         self.pairing = Pairing(limits.max_pending, limits.request_timeout)
@@ -92,38 +88,20 @@ class ModbusApp:
     # -- stream interface --------------------------------------------------------------
 
     def data(self, from_orig: bool, data: bytes, ts: float) -> None:
-        if self.rejected:
+        guard = self.guard
+        if guard.rejected:
             return
         framer = self.orig if from_orig else self.resp
         adus = framer.feed(data)
-        if framer.anomalies and not self._framing_anomalies(framer, bool(adus), ts):
+        if framer.anomalies and not guard.framing(framer.anomalies, bool(adus), ts):
+            self.orig.gap()
+            self.resp.gap()
             return
         if adus:
-            self.valid = True
+            guard.valid = True
             request = from_orig == self.requests_from_orig
             for adu in adus:
                 self._adu(adu, request, ts)
-
-    def _framing_anomalies(self, framer: ModbusFramer, framed: bool, ts: float) -> bool:
-        """Report (or, before any valid ADU, count) the framer's anomalies; False when the
-        flow has just been given up."""
-        found = list(framer.anomalies)
-        framer.anomalies.clear()
-        if self.valid or framed:
-            for name, detail in found:
-                self.ctx.anomaly(name, ts, self.flow, detail)
-            return True
-        self.invalid += len(found)
-        if self.invalid >= self.give_up_after:
-            self._give_up(ts, f"{self.invalid} invalid MBAP headers, no valid ADU ({found[-1][1]})")
-            return False
-        return True
-
-    def _give_up(self, ts: float, why: str) -> None:
-        self.rejected = True
-        self.orig.gap()
-        self.resp.gap()
-        self.ctx.anomaly("modbus.not_modbus", ts, self.flow, why)
 
     def gap(self, from_orig: bool, size: int, ts: float) -> None:
         (self.orig if from_orig else self.resp).gap()
@@ -138,8 +116,7 @@ class ModbusApp:
             outcomes = self.stats.transactions
             outcomes[MATCHED] = outcomes.get(MATCHED, 0) + self.matched
             self.matched = 0
-        if not self.valid and not self.rejected and self.invalid:
-            self._give_up(ts, f"flow ended after {self.invalid} invalid MBAP headers, no valid ADU")
+        self.guard.close(ts)
         for pending in self.pairing.flush():
             self._unanswered(pending, ts)
 

@@ -25,7 +25,7 @@ from dissectors.s7comm import (
 from otsec.config import Settings
 from otsec.events.transactions import Pairing, Pending
 from otsec.events.types import MATCHED, UNANSWERED, UNSOLICITED, Envelope, Transaction
-from otsec.flows.session import AppContext, ProtocolStats
+from otsec.flows.session import AppContext, ProtocolGuard, ProtocolStats
 from otsec.flows.table import Flow
 
 PROTOCOL = "s7comm"
@@ -53,15 +53,12 @@ class S7App:
         "flow",
         "framers",
         "function_hist",
-        "give_up_after",
-        "invalid",
+        "guard",
         "matched",
         "pairing",
         "plus",
-        "rejected",
         "rosctr_hist",
         "stats",
-        "valid",
     )
 
     def __init__(self, flow: Flow, ctx: AppContext, settings: Settings) -> None:
@@ -77,10 +74,9 @@ class S7App:
         self.function_hist = self.stats.histograms["functions"]
         self.matched = 0  # matched exchanges not yet added to the stats (see close)
         self.plus: ProtocolStats | None = None
-        self.give_up_after = settings.modbus.give_up_after
-        self.valid = False
-        self.invalid = 0
-        self.rejected = False
+        self.guard = ProtocolGuard(
+            ctx, flow, settings.s7comm.give_up_after, "s7comm.not_s7comm", "TPKT headers"
+        )
         #: TSAPs, rack and slot from the COTP connection request / confirm.
         self.connection: dict[str, Any] = {}
         self._env: dict[bool, Envelope] = {}
@@ -88,16 +84,19 @@ class S7App:
     # -- stream interface --------------------------------------------------------------
 
     def data(self, from_orig: bool, data: bytes, ts: float) -> None:
-        if self.rejected:
+        guard = self.guard
+        if guard.rejected:
             return
         i = 0 if from_orig else 1
         framer = self.framers[i]
         tpkts = framer.feed(data)
-        if framer.anomalies and not self._framing_anomalies(framer.anomalies, bool(tpkts), ts):
+        if framer.anomalies and not guard.framing(framer.anomalies, bool(tpkts), ts):
+            for f in self.framers:
+                f.gap()
             return
         if not tpkts:
             return
-        self.valid = True
+        guard.valid = True
         asm = self.asm[i]
         for tpkt in tpkts:
             # Fast path: a COTP DT with EOT (length indicator 2, type 0xF0, EOT bit) and
@@ -142,31 +141,9 @@ class S7App:
             outcomes = self.stats.transactions
             outcomes[MATCHED] = outcomes.get(MATCHED, 0) + self.matched
             self.matched = 0
-        if not self.valid and not self.rejected and self.invalid:
-            self._give_up(ts, f"flow ended after {self.invalid} invalid TPKT headers")
+        self.guard.close(ts)
         for pending in self.pairing.flush():
             self._unanswered(pending, ts)
-
-    # -- framing policy (as for Modbus: garbage on port 102 is one anomaly) ---------
-
-    def _framing_anomalies(self, found: list[tuple[str, str]], framed: bool, ts: float) -> bool:
-        items = list(found)
-        found.clear()
-        if self.valid or framed:
-            for name, detail in items:
-                self.ctx.anomaly(name, ts, self.flow, detail)
-            return True
-        self.invalid += len(items)
-        if self.invalid >= self.give_up_after:
-            self._give_up(ts, f"{self.invalid} invalid TPKT headers, no valid one ({items[-1][1]})")
-            return False
-        return True
-
-    def _give_up(self, ts: float, why: str) -> None:
-        self.rejected = True
-        for framer in self.framers:
-            framer.gap()
-        self.ctx.anomaly("s7comm.not_s7comm", ts, self.flow, why)
 
     def _connect(self, cotp: Any) -> None:
         conn = self.connection

@@ -138,6 +138,52 @@ class AppContext:
         )
 
 
+class ProtocolGuard:
+    """Garbage on an industrial port (TLS, HTTP, scanners), the same policy for every
+    protocol: while a flow has not carried one valid frame in either direction, invalid
+    headers are counted, not reported one by one; after ``give_up_after`` of them, or when
+    the flow ends without a valid frame, the flow is given up with one anomaly (e.g.
+    ``modbus.not_modbus``). Once valid frames were seen, each bad header is reported."""
+
+    __slots__ = ("anomaly_name", "ctx", "flow", "give_up_after", "invalid", "rejected", "valid",
+                 "what")  # fmt: skip
+
+    def __init__(
+        self, ctx: AppContext, flow: Flow, give_up_after: int, anomaly_name: str, what: str
+    ) -> None:
+        self.ctx = ctx
+        self.flow = flow
+        self.give_up_after = give_up_after
+        self.anomaly_name = anomaly_name
+        self.what = what  # "MBAP headers", "TPKT headers" ...
+        self.valid = False
+        self.invalid = 0
+        self.rejected = False
+
+    def framing(self, found: list[tuple[str, str]], framed: bool, ts: float) -> bool:
+        """Take (and clear) a framer's anomalies; False when the flow was just given up."""
+        items = list(found)
+        found.clear()
+        if self.valid or framed:
+            for name, detail in items:
+                self.ctx.anomaly(name, ts, self.flow, detail)
+            return True
+        self.invalid += len(items)
+        if self.invalid >= self.give_up_after:
+            why = f"{self.invalid} invalid {self.what}, no valid one ({items[-1][1]})"
+            self.give_up(ts, why)
+            return False
+        return True
+
+    def give_up(self, ts: float, why: str) -> None:
+        self.rejected = True
+        self.ctx.anomaly(self.anomaly_name, ts, self.flow, why)
+
+    def close(self, ts: float) -> None:
+        if not self.valid and not self.rejected and self.invalid:
+            self.give_up(ts, f"flow ended after {self.invalid} invalid {self.what}, no valid one")
+
+
 @dataclass(frozen=True, slots=True)
 class Service:
     name: str
