@@ -128,3 +128,62 @@ class LengthFramer:
         else:
             detail = f"PDU length {size} at offset {off}"
             self.anomalies.append((f"{self.protocol}.invalid_length", detail))
+
+
+class GivingUpFramer(LengthFramer):
+    """A LengthFramer that gives a direction up when it is not the protocol at all.
+
+    Subclasses report an invalid header through :meth:`_bad_header` and set ``_framed``
+    when a valid header frames a whole PDU. When ``give_up_after`` invalid headers are met
+    before the first valid PDU (garbage on the protocol's port), ``rejected`` is set, one
+    ``not_protocol`` anomaly is recorded and every later feed is a no-op. Once a direction
+    has framed a PDU it is never given up: a bad header is one anomaly and a resync.
+    """
+
+    __slots__ = ("_bad", "_framed", "_give_up_text", "_last_bad", "give_up_after",
+                 "not_protocol", "rejected")  # fmt: skip
+
+    def __init__(
+        self,
+        protocol: str,
+        header_len: int,
+        length_of: LengthOf,
+        *,
+        max_pdu: int,
+        resync: Resync,
+        give_up_after: int,
+        not_protocol: str,
+        give_up_text: str,
+    ) -> None:
+        super().__init__(protocol, header_len, length_of, max_pdu=max_pdu, resync=resync)
+        self.give_up_after = give_up_after
+        self.not_protocol = not_protocol
+        #: "invalid <headers> before any <PDU>", for the give-up anomaly's detail
+        self._give_up_text = give_up_text
+        #: True once this direction has been given up.
+        self.rejected = False
+        self._framed = False  # a valid PDU has been framed in this direction
+        self._bad = 0  # invalid headers before the first valid PDU
+        self._last_bad = ""  # what was wrong with the last invalid header
+
+    def feed(self, data: bytes) -> list[bytes]:
+        if self.rejected:
+            return []
+        out = super().feed(data)
+        return [] if self.rejected else out
+
+    def gap(self) -> None:
+        if not self.rejected:
+            super().gap()
+
+    def _bad_header(self, kind: int, detail: str) -> int:
+        """Note an invalid header (``kind`` is the negative code returned to LengthFramer)
+        and give the direction up when it has never framed a PDU and keeps failing."""
+        self._last_bad = detail
+        if not self._framed:
+            self._bad += 1
+            if self._bad >= self.give_up_after:
+                self.rejected = True
+                text = f"{self._bad} {self._give_up_text} ({detail})"
+                self.anomalies.append((self.not_protocol, text))
+        return kind

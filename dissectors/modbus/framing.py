@@ -23,7 +23,7 @@ up: a bad header is one anomaly and the framer resynchronises.
 
 from __future__ import annotations
 
-from dissectors.framing import LengthFramer
+from dissectors.framing import GivingUpFramer
 from dissectors.modbus.anomalies import (
     INVALID_FUNCTION_CODE,
     INVALID_LENGTH,
@@ -48,30 +48,18 @@ _BAD_FC = -3  # only for a header a resynchronisation found cut off
 _ANOMALY = {_BAD_PID: INVALID_PROTOCOL_ID, _BAD_LEN: INVALID_LENGTH, _BAD_FC: INVALID_FUNCTION_CODE}
 
 
-class ModbusFramer(LengthFramer):
+class ModbusFramer(GivingUpFramer):
     """MBAP framer for one direction of a Modbus/TCP flow (see the module docstring)."""
 
-    __slots__ = (
-        "_bad",
-        "_framed",
-        "_last_bad",
-        "_tentative",
-        "give_up_after",
-        "max_length",
-        "rejected",
-    )
+    __slots__ = ("_tentative", "max_length")
 
     def __init__(self, give_up_after: int = 3, *, max_length: int = MAX_LENGTH) -> None:
         super().__init__(
-            "modbus", 6, self._mbap_length, max_pdu=6 + max_length, resync=self._next_header
-        )
-        self.give_up_after = give_up_after
+            "modbus", 6, self._mbap_length, max_pdu=6 + max_length, resync=self._next_header,
+            give_up_after=give_up_after, not_protocol=NOT_MODBUS,
+            give_up_text="invalid MBAP headers before any ADU",
+        )  # fmt: skip
         self.max_length = max(max_length, SPEC_MAX_LENGTH)
-        #: True once this direction has been given up as not Modbus.
-        self.rejected = False
-        self._framed = False  # a valid ADU has been framed in this direction
-        self._bad = 0  # invalid headers before the first valid ADU
-        self._last_bad = ""  # what was wrong with the last invalid header
         # A resynchronisation chose a header cut off by the end of the data: its function
         # code is checked too once its first 8 bytes are there.
         self._tentative = False
@@ -94,13 +82,11 @@ class ModbusFramer(LengthFramer):
         ):
             self._resyncing = False
             return [data]
-        out = super().feed(data)
-        return [] if self.rejected else out
+        return super().feed(data)
 
     def gap(self) -> None:
-        if not self.rejected:
-            super().gap()
-            self._tentative = False
+        super().gap()
+        self._tentative = False
 
     # -- LengthFramer hooks ------------------------------------------------------------
 
@@ -125,17 +111,6 @@ class ModbusFramer(LengthFramer):
                     (INVALID_LENGTH, f"MBAP length {length} above 254 (decoded anyway)")
                 )
         return size
-
-    def _bad_header(self, kind: int, detail: str) -> int:
-        self._last_bad = detail
-        if not self._framed:
-            self._bad += 1
-            if self._bad >= self.give_up_after:
-                self.rejected = True
-                self.anomalies.append(
-                    (NOT_MODBUS, f"{self._bad} invalid MBAP headers before any ADU ({detail})")
-                )
-        return kind
 
     def _invalid(self, size: int, off: int) -> None:
         # Called by LengthFramer for an invalid header outside quiet resynchronisation.

@@ -14,7 +14,7 @@ recorded and later feeds are no-ops.
 
 from __future__ import annotations
 
-from dissectors.framing import LengthFramer
+from dissectors.framing import GivingUpFramer
 from dissectors.s7comm.anomalies import INVALID_TPKT_VERSION, NOT_S7COMM, TPKT_LENGTH_MISMATCH
 
 TPKT_HEADER = 4
@@ -25,21 +25,17 @@ _BAD_VERSION = -1
 _BAD_LENGTH = -2
 
 
-class TpktFramer(LengthFramer):
+class TpktFramer(GivingUpFramer):
     """TPKT framer for one direction of an ISO-on-TCP flow (see the module docstring)."""
 
-    __slots__ = ("_bad", "_framed", "_last_bad", "give_up_after", "rejected")
+    __slots__ = ()
 
     def __init__(self, give_up_after: int = 3, *, max_pdu: int = MAX_TPKT) -> None:
         super().__init__(
-            "s7comm", TPKT_HEADER, self._tpkt_length, max_pdu=max_pdu, resync=self._next_header
-        )
-        self.give_up_after = give_up_after
-        #: True once this direction has been given up as not TPKT/S7.
-        self.rejected = False
-        self._framed = False
-        self._bad = 0
-        self._last_bad = ""
+            "s7comm", TPKT_HEADER, self._tpkt_length, max_pdu=max_pdu, resync=self._next_header,
+            give_up_after=give_up_after, not_protocol=NOT_S7COMM,
+            give_up_text="invalid TPKT headers before any TPKT",
+        )  # fmt: skip
 
     def feed(self, data: bytes) -> list[bytes]:
         if self.rejected:
@@ -57,12 +53,7 @@ class TpktFramer(LengthFramer):
         ):
             self._resyncing = False
             return [data]
-        out = super().feed(data)
-        return [] if self.rejected else out
-
-    def gap(self) -> None:
-        if not self.rejected:
-            super().gap()
+        return super().feed(data)
 
     def _tpkt_length(self, buf: bytes | bytearray, off: int) -> int:
         if buf[off] != 3 or buf[off + 1]:
@@ -73,17 +64,6 @@ class TpktFramer(LengthFramer):
         if len(buf) - off >= size:
             self._framed = True
         return size
-
-    def _bad_header(self, kind: int, detail: str) -> int:
-        self._last_bad = detail
-        if not self._framed:
-            self._bad += 1
-            if self._bad >= self.give_up_after:
-                self.rejected = True
-                self.anomalies.append(
-                    (NOT_S7COMM, f"{self._bad} invalid TPKT headers before any TPKT ({detail})")
-                )
-        return kind
 
     def _invalid(self, size: int, off: int) -> None:
         if self.rejected:
