@@ -24,8 +24,29 @@ def code_name(table: dict[int, str], code: int) -> dict[str, Any]:
     return {"code": code, "name": consts.table_name(table, code)}
 
 
+class NeutralFields:
+    """``access``, ``target`` and ``operation`` from a record's ``semantics()``."""
+
+    __slots__ = ()
+
+    def semantics(self) -> consts.Semantics:
+        raise NotImplementedError
+
+    @property
+    def access(self) -> str:
+        return self.semantics()[0]
+
+    @property
+    def target(self) -> str:
+        return self.semantics()[1]
+
+    @property
+    def operation(self) -> str:
+        return self.semantics()[2]
+
+
 @dataclass(slots=True)
-class S7Pdu:
+class S7Pdu(NeutralFields):
     """Base record: what every S7comm PDU carries."""
 
     rosctr: int
@@ -64,18 +85,6 @@ class S7Pdu:
     def semantics(self) -> consts.Semantics:
         """(access, target, operation)."""
         return consts.FUNCTION_SEMANTICS.get(self.function, consts.UNKNOWN_SEMANTICS)
-
-    @property
-    def access(self) -> str:
-        return self.semantics()[0]
-
-    @property
-    def target(self) -> str:
-        return self.semantics()[1]
-
-    @property
-    def operation(self) -> str:
-        return self.semantics()[2]
 
     def specific(self) -> dict[str, Any]:
         """Function-specific fields (not the common ones above), JSON-ready."""
@@ -363,7 +372,7 @@ class UserData(S7Pdu):
 
 
 @dataclass(slots=True)
-class S7PlusPdu:
+class S7PlusPdu(NeutralFields):
     """An S7comm-plus PDU (protocol id 0x72): recognised, header read, not decoded."""
 
     version: int
@@ -395,18 +404,6 @@ class S7PlusPdu:
         if self.function is None:
             return consts.UNKNOWN_SEMANTICS
         return consts.S7PLUS_SEMANTICS.get(self.function, consts.UNKNOWN_SEMANTICS)
-
-    @property
-    def access(self) -> str:
-        return self.semantics()[0]
-
-    @property
-    def target(self) -> str:
-        return self.semantics()[1]
-
-    @property
-    def operation(self) -> str:
-        return self.semantics()[2]
 
     def specific(self) -> dict[str, Any]:
         out: dict[str, Any] = {"version": self.version, "data_length": self.data_length}
