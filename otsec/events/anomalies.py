@@ -85,18 +85,6 @@ ANOMALIES: dict[str, AnomalyInfo] = {
 }
 
 
-def is_known(name: str) -> bool:
-    """True for registered names, and for the dynamic ``<proto>.invalid_*`` framer names."""
-    return name in ANOMALIES
-
-
-def register(name: str, description: str) -> None:
-    """Register a protocol's anomaly names (the dissector issues call this at import)."""
-    if name in ANOMALIES and ANOMALIES[name].description != description:
-        raise ValueError(f"anomaly {name!r} registered twice with different meanings")
-    ANOMALIES[name] = AnomalyInfo(name, name.split(".", 1)[0], description)
-
-
 def markdown() -> str:
     """The anomaly table as Markdown (``docs/anomalies.md``)."""
     lines = [

@@ -143,7 +143,7 @@ class ModbusApp:
                 for pending in gone:
                     self._unanswered(pending, ts)
             return
-        waiting = self.pairing.pending.pop((record.tid, record.unit), None)
+        waiting = self.pairing.response((record.tid, record.unit))
         if waiting is None:
             ctx.anomaly(
                 "modbus.unsolicited_response", ts, self.flow,

@@ -189,7 +189,7 @@ class S7App:
                 for pending in gone:
                     self._unanswered(pending, ts)
             return
-        waiting = self.pairing.pending.pop(key, None)
+        waiting = self.pairing.response(key)
         if waiting is None:
             ctx.anomaly(
                 "s7comm.unsolicited_response", ts, self.flow,

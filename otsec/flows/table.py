@@ -284,17 +284,6 @@ class FlowTable:
         if self.on_end is not None:
             self.on_end(flow, reason, ts)
 
-    def timeout_of(self, flow: Flow) -> float:
-        limits = self.limits
-        state = flow.state
-        if state in (ESTABLISHED, CLOSING):
-            return limits.tcp_established_timeout
-        if state == UDP_STATE:
-            return limits.udp_timeout
-        if state == CLOSED:
-            return limits.tcp_closed_timeout
-        return limits.tcp_handshake_timeout
-
     def sweep(self, now: float) -> int:
         """End every flow idle longer than its state's timeout; return how many ended."""
         self.now = now

@@ -141,9 +141,7 @@ def _protocol_fields(t: Transaction) -> dict[str, Any]:
             out["error"] = {
                 "class": resp.error_class, "code": resp.error_code, "name": resp.error_name,
             }  # fmt: skip
-        if t.extra:
-            out["connection"] = t.extra
-    elif t.protocol == "s7comm_plus" and t.extra:
+    if t.extra:
         out["connection"] = t.extra
     if t.request is not None:
         specific = t.request.specific()
