@@ -3,7 +3,6 @@ count equals tshark's, nothing is refused, and the whole pipeline runs over it."
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +10,11 @@ import pytest
 
 from otsec.capture.pcapfile import open_capture
 from otsec.pipeline import Pipeline
-from tests.conftest import real_pcaps_dir
+from tests.conftest import ground_truth, real_pcaps_dir
 
 
 def _ground_truth() -> dict[str, Any]:
-    path = real_pcaps_dir() / "GROUND_TRUTH.json"
-    if not path.is_file():
-        return {}
-    captures: dict[str, Any] = json.loads(path.read_text())["captures"]
-    return captures
+    return ground_truth()
 
 
 TRUTH = _ground_truth()

@@ -8,10 +8,11 @@ itself. ``test_pcapfile.py`` also cross-checks a few of these files against tsha
 
 from __future__ import annotations
 
-import os
 import struct
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from tests.conftest import real_pcaps_dir
 
 PCAP_USEC = 0xA1B2C3D4
 PCAP_NSEC = 0xA1B23C4D
@@ -217,14 +218,6 @@ def udp_frame(i: int, payload_len: int = 10) -> bytes:
 
 
 # -- the public real-world captures ------------------------------------------------------
-
-
-def real_pcaps_dir() -> Path:
-    """``../shared/pcaps-real`` beside the repository, or ``$OTSEC_PCAPS_REAL``."""
-    env = os.environ.get("OTSEC_PCAPS_REAL")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / "shared" / "pcaps-real"
 
 
 def real_pcap_files() -> list[Path]:

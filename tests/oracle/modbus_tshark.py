@@ -12,6 +12,7 @@ and by ``python tests/oracle/modbus_tshark.py CAPTURE...`` to print the disagree
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import subprocess
@@ -40,6 +41,17 @@ class Comparison:
     @property
     def agreement(self) -> float:
         return self.agreeing / self.tshark_pdus if self.tshark_pdus else 1.0
+
+
+def load_known(path: Path) -> dict[tuple[str, int, int, str], str]:
+    """A known-differences TSV: (capture, frame, index, field) -> reason."""
+    out = {}
+    with path.open(newline="") as f:
+        rows = csv.DictReader((line for line in f if not line.startswith("#")), delimiter="\t")
+        for row in rows:
+            key = (row["capture"], int(row["frame"]), int(row["index"]), row["field"])
+            out[key] = row["reason"]
+    return out
 
 
 def _walk(node: Any) -> Iterator[tuple[str, Any]]:

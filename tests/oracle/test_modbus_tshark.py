@@ -7,27 +7,21 @@ be listed, with its reason, in modbus_known_differences.tsv beside this file."""
 
 from __future__ import annotations
 
-import csv
-import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import real_pcaps_dir
-from tests.oracle.modbus_tshark import Comparison, compare, otsec_pdus, tshark_pdus
+from tests.conftest import ground_truth, real_pcaps_dir
+from tests.oracle.modbus_tshark import Comparison, compare, load_known, otsec_pdus, tshark_pdus
 
 KNOWN = Path(__file__).with_name("modbus_known_differences.tsv")
 pytestmark = [pytest.mark.realpcaps, pytest.mark.tshark]
 
 
 def _modbus_captures() -> dict[str, Any]:
-    path = real_pcaps_dir() / "GROUND_TRUTH.json"
-    if not path.is_file():
-        return {}
-    captures = json.loads(path.read_text())["captures"]
-    return {k: v for k, v in sorted(captures.items()) if v["pdu_counts"]["modbus"]}
+    return ground_truth(lambda _n, t: bool(t["pdu_counts"]["modbus"]))
 
 
 CAPTURES = _modbus_captures()
@@ -37,13 +31,7 @@ OWN = sorted(f"pcaps/{p.name}" for p in (REPO / "pcaps").glob("*.pcap"))
 
 
 def _known() -> dict[tuple[str, int, int, str], str]:
-    out = {}
-    with KNOWN.open(newline="") as f:
-        for row in csv.DictReader((line for line in f if not line.startswith("#")),
-                                  delimiter="\t"):  # fmt: skip
-            key = (row["capture"], int(row["frame"]), int(row["index"]), row["field"])
-            out[key] = row["reason"]
-    return out
+    return load_known(KNOWN)
 
 
 _RESULTS: dict[str, Comparison] = {}

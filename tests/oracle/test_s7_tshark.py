@@ -9,16 +9,14 @@ heuristic count (or the difference is listed there too)."""
 
 from __future__ import annotations
 
-import csv
-import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import real_pcaps_dir
-from tests.oracle.modbus_tshark import Comparison
+from tests.conftest import ground_truth, real_pcaps_dir
+from tests.oracle.modbus_tshark import Comparison, load_known
 from tests.oracle.s7_tshark import compare, otsec_pdus, tshark_pdus
 
 KNOWN = Path(__file__).with_name("s7_known_differences.tsv")
@@ -27,14 +25,9 @@ pytestmark = [pytest.mark.realpcaps, pytest.mark.tshark]
 
 
 def _captures() -> dict[str, Any]:
-    path = real_pcaps_dir() / "GROUND_TRUTH.json"
-    if not path.is_file():
-        return {}
-    captures = json.loads(path.read_text())["captures"]
-    return {
-        k: v for k, v in sorted(captures.items())
-        if v["pdu_counts"]["s7comm"] or v["pdu_counts"]["s7comm_plus"]
-    }  # fmt: skip
+    return ground_truth(
+        lambda _n, t: bool(t["pdu_counts"]["s7comm"] or t["pdu_counts"]["s7comm_plus"])
+    )
 
 
 CAPTURES = _captures()
@@ -53,14 +46,7 @@ def _result(name: str) -> Comparison:
 
 
 def _known() -> dict[tuple[str, int, int, str], str]:
-    out = {}
-    with KNOWN.open(newline="") as f:
-        rows = csv.DictReader((line for line in f if not line.startswith("#")), delimiter="\t")
-        for row in rows:
-            out[(row["capture"], int(row["frame"]), int(row["index"]), row["field"])] = row[
-                "reason"
-            ]
-    return out
+    return load_known(KNOWN)
 
 
 needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")

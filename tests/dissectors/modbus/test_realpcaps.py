@@ -22,20 +22,15 @@ from otsec.config import Settings
 from otsec.flows.session import FramedApp, Service, ServiceRegistry
 from otsec.flows.table import Flow
 from otsec.pipeline import Pipeline
-from tests.conftest import real_pcaps_dir
+from tests.conftest import ground_truth, real_pcaps_dir
 
 pytestmark = pytest.mark.realpcaps
 
 
 def _modbus_captures() -> dict[str, Any]:
-    path = real_pcaps_dir() / "GROUND_TRUTH.json"
-    if not path.is_file():
-        return {}
-    captures: dict[str, Any] = json.loads(path.read_text())["captures"]
-    return {
-        name: truth for name, truth in sorted(captures.items())
-        if name.split("/")[0] in ("modbus", "mixed") and truth["pdu_counts"]["modbus"]
-    }  # fmt: skip
+    return ground_truth(
+        lambda n, t: n.split("/")[0] in ("modbus", "mixed") and bool(t["pdu_counts"]["modbus"])
+    )
 
 
 CAPTURES = _modbus_captures()
