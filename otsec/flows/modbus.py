@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dissectors.modbus import ExceptionResponse, ModbusFramer, ModbusPdu, parse_adu
+from dissectors.modbus import Diagnostics, ExceptionResponse, ModbusFramer, ModbusPdu, parse_adu
 from otsec.config import Settings
 from otsec.events.transactions import Pairing, Pending
 from otsec.events.types import (
@@ -48,8 +48,8 @@ def expects_response(record: ModbusPdu) -> bool:
     gateway) and the diagnostics 'force listen only mode' sub-function."""
     if record.unit == 0 and record.access in ("write", "read_write"):
         return False
-    return not (record.function == 8 and record.specific().get("sub_function", {}).get("code")
-                == _FORCE_LISTEN_ONLY)  # fmt: skip
+    # read the record's field, not its output dict (specific() builds the whole document part)
+    return not (isinstance(record, Diagnostics) and record.sub_function == _FORCE_LISTEN_ONLY)
 
 
 class ModbusApp:
