@@ -4,12 +4,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.otsec-installed
 
-.PHONY: setup system-deps demo test lint typecheck pytest bench pcaps clean
+.PHONY: setup system-deps native demo test lint typecheck pytest bench pcaps clean
 
-setup: system-deps $(STAMP)
+setup: system-deps $(STAMP) native
+
+# The packet path compiled with mypyc into build/native/ (rebuilt only when a source
+# changed; dissectors/_native.py falls back to plain Python while it is stale).
+native: $(STAMP)
+	@$(BIN)/python scripts/build_native.py
 
 system-deps:
-	@bash scripts/system-deps.sh
+	@PYTHON=$(PYTHON) bash scripts/system-deps.sh
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -22,6 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from dissectors import _native
 from otsec import __version__, config, summary
 from otsec.capture.pcapfile import CaptureError, CaptureReader, open_capture
 from otsec.pipeline import Pipeline
@@ -43,7 +44,10 @@ def _parser() -> argparse.ArgumentParser:
         prog="otsec",
         description="Passive OT network security monitor (Modbus/TCP, S7comm, DNP3).",
     )
-    parser.add_argument("--version", action="version", version=f"otsec {__version__}")
+    parser.add_argument(
+        "--version", action="version",
+        version=f"otsec {__version__} (packet path: {_native.status()})",
+    )  # fmt: skip
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -151,7 +155,7 @@ def _run_with_progress(pipeline: Pipeline, readers: list[CaptureReader], err: Co
             base = done
             seen = pipeline.packets
 
-            def tick(r: CaptureReader, n: int, base: int = base, seen: int = seen) -> None:
+            def tick(n: int, r: CaptureReader = reader, base: int = base, seen: int = seen) -> None:
                 pos = r.position()
                 bar.update(task, completed=base + (pos or 0), packets=seen + n)
 

@@ -27,7 +27,7 @@ from otsec.capture.decode import (
     UDP,
     decode,
 )
-from otsec.capture.pcapfile import CaptureReader
+from otsec.capture.pcapfile import PacketSource
 from otsec.config import Settings
 from otsec.events.types import Transaction
 from otsec.flows.modbus import ModbusApp
@@ -43,7 +43,7 @@ IT_SERVER_PORTS = frozenset({
     6514, 8080, 8443, 8883,
 })  # fmt: skip
 
-ProgressCallback = Callable[[CaptureReader, int], None]
+ProgressCallback = Callable[[int], None]
 PROGRESS_EVERY = 1 << 16
 
 
@@ -152,7 +152,7 @@ class Pipeline:
 
     # -- the loop --------------------------------------------------------------------
 
-    def run(self, reader: CaptureReader, progress: ProgressCallback | None = None) -> FileReport:
+    def run(self, reader: PacketSource, progress: ProgressCallback | None = None) -> FileReport:
         """Process one capture completely; return what was read from it."""
         report = FileReport(reader.name, reader.format, reader.linktypes)
         before = {name: stats.copy() for name, stats in self.apps.stats.items()}
@@ -176,7 +176,7 @@ class Pipeline:
         return report
 
     def feed(
-        self, reader: CaptureReader, progress: ProgressCallback | None = None
+        self, reader: PacketSource, progress: ProgressCallback | None = None
     ) -> tuple[int, int]:
         """The per-packet loop over one reader; returns (packets, bytes) read."""
         flows = self.flows
@@ -201,7 +201,7 @@ class Pipeline:
                     self._tick(ts)
                     next_sweep = flows.next_sweep
                 if npk & every == 0:
-                    progress(reader, npk)  # type: ignore[misc]
+                    progress(npk)  # type: ignore[misc]
                 # Fast path, inline: untagged Ethernet, IPv4 without options, TCP or UDP.
                 # Anything else (or anything odd) goes through decode(), which handles
                 # every case; a property test keeps the two in agreement.

@@ -8,12 +8,17 @@ declare -A NEED=(
     [tshark]=tshark
     [capinfos]=tshark
     [editcap]=tshark
+    [gcc]=build-essential   # mypyc compiles the packet path (scripts/build_native.py)
 )
 
 missing=()
 for cmd in "${!NEED[@]}"; do
     command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}")
 done
+# Python's C headers, for the same compilation (present with pyenv/python.org builds)
+py="${PYTHON:-python3}"
+include=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null || true)
+[ -n "$include" ] && [ ! -f "$include/Python.h" ] && missing+=(python3-dev)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)

@@ -104,11 +104,11 @@ def test_random_tcp_segments_on_a_framed_port(isn: int, segments: list) -> None:
     assert pipeline.packets == len(segments)
 
 
-def _flow_view(pipeline: Pipeline) -> list[tuple[object, ...]]:
+def _flow_view(got: Collected) -> list[tuple[object, ...]]:
     return sorted(
         (f.key, f.orig_pkts, f.orig_bytes, f.resp_pkts, f.resp_bytes, f.state, f.orig_flags,
          f.resp_flags, f.end_reason)
-        for f in pipeline._ended  # type: ignore[attr-defined]
+        for f in got.ended
     )  # fmt: skip
 
 
@@ -153,8 +153,7 @@ def _run_both(
             got = Collected()
             got.pdus = log  # type: ignore[assignment]
         pipeline.fast_path = fast
-        pipeline._ended = []  # type: ignore[attr-defined]
-        pipeline.flow_end_handlers.append(lambda f, r, ts, p=pipeline: p._ended.append(f))  # type: ignore[attr-defined]
+        pipeline.flow_end_handlers.append(lambda f, r, ts, got=got: got.ended.append(f))
         pipeline.run(ListReader(frames))  # type: ignore[arg-type]
         pipeline.close()
         out.append((pipeline, got))
@@ -185,7 +184,7 @@ def test_inline_fast_path_agrees_with_decode(segments: list) -> None:  # type: i
     (fast, fast_got), (slow, slow_got) = _run_both(frames)
     assert fast.anomalies == slow.anomalies
     assert fast.other == slow.other
-    assert _flow_view(fast) == _flow_view(slow)
+    assert _flow_view(fast_got) == _flow_view(slow_got)
     assert fast_got.pdus == slow_got.pdus
     assert fast.reassembly.bytes_delivered == slow.reassembly.bytes_delivered
 
@@ -197,8 +196,8 @@ def test_inline_fast_path_agrees_on_real_captures(real_pcaps) -> None:  # type: 
                  "dnp3/cisagov__dnp3_example.pcap", "modbus/zeek__fuzz-72.pcap"):  # fmt: skip
         with open_capture(str(real_pcaps / name)) as reader:
             frames = [(lt, frame) for _ts, lt, frame, _wl in reader.packets()]
-        (fast, _), (slow, _) = _run_both(frames, default_services=True)
-        assert _flow_view(fast) == _flow_view(slow), name
+        (fast, fast_got), (slow, slow_got) = _run_both(frames, default_services=True)
+        assert _flow_view(fast_got) == _flow_view(slow_got), name
         assert fast.reassembly.bytes_delivered == slow.reassembly.bytes_delivered > 0, name
         assert fast.anomalies == slow.anomalies, name
 

@@ -37,6 +37,7 @@ class Collected:
     def __init__(self) -> None:
         self.pdus: list[tuple[int, bool, bytes]] = []
         self.anomalies: list[tuple[str, int | None]] = []
+        self.ended: list[Flow] = []  # flows as they ended, for tests that hook flow ends
 
     def service(self) -> Service:
         def factory(flow: Flow) -> FramedApp:

@@ -25,7 +25,7 @@ import sys
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from otsec.capture import linktypes
 
@@ -64,6 +64,20 @@ class _Interface:
     per_second: int  # timestamp units per second (if_tsresol: 10**n or 2**n)
     offset: int  # if_tsoffset, in timestamp units
     snaplen: int
+
+
+class PacketSource(Protocol):
+    """What the pipeline reads packets from: a capture file reader, a live capture, or a
+    test's list of frames. (A protocol, not a base class: the compiled pipeline checks
+    declared classes at run time, protocols it leaves to the duck.)"""
+
+    name: str
+    format: str
+    linktypes: list[int]
+    warnings: list[str]
+    truncated: bool
+
+    def records(self) -> Iterator[RawRecord]: ...
 
 
 class CaptureReader:

@@ -9,11 +9,14 @@ Every tool runs as its own process on a warm page cache; wall time is measured a
 the whole process (start-up included) and peak RSS comes from ``wait4``. otsec runs
 ``--repeat`` times (3) and tshark one time fewer on the whole file, and the best run of
 each counts: on this shared machine the same command varies by a third from run to run.
-tshark runs on the whole file; pyshark and scapy, which are 100x slower, run on a slice cut from the
-start of the same file with editcap, and their rate is per packet of that slice. The
-machine is shared and noisy: read the ratios, which are taken within one run, rather
-than the absolute rates. This prints figures; it is not a pass/fail test (``--check``
-makes the targets set the exit status).
+tshark runs on the whole file; pyshark and scapy, which are 100x slower, run on a slice
+cut from the start of the same file with editcap, and their rate is per packet of that
+slice. The machine is shared and noisy: read the ratios, which are taken within one run,
+rather than the absolute rates. otsec runs as installed: with the packet path compiled
+by mypyc when ``make setup`` built it (the line "otsec packet path" says which), and
+once more with ``OTSEC_PURE=1`` to show what the same code does as plain Python. This
+prints figures; it is not a pass/fail test (``--check`` makes the targets set the exit
+status).
 """
 
 from __future__ import annotations
@@ -147,15 +150,25 @@ def _slice_label(path: Path) -> str:
     return f"{count // 1000}k slice"
 
 
+def native_status() -> str:
+    """Whether ``otsec`` runs the mypyc-compiled packet path (see dissectors/_native.py)."""
+    code = "from dissectors import _native; print(_native.status())"
+    return subprocess.run([PYTHON, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=REPO).stdout.strip()  # fmt: skip
+
+
 def warm(path: Path) -> None:
     with path.open("rb") as f:
         while f.read(1 << 22):
             pass
 
 
-def run_otsec(path: Path, label: str, repeat: int = 1) -> Run:
+def run_otsec(path: Path, label: str, repeat: int = 1, *, pure: bool = False) -> Run:
+    """otsec replay as users run it; ``pure`` forces the plain-Python packet path."""
     otsec = Path(PYTHON).with_name("otsec")
     argv = [str(otsec), "replay", "--json", "--no-progress", str(path)]
+    if pure:
+        argv = ["env", "OTSEC_PURE=1", *argv]
     runs = [timed(argv, stdout=None) for _ in range(repeat)]
     wall, rss, out = min(runs)  # best of the runs: the machine is shared and noisy
     summary = json.loads(out)
@@ -164,7 +177,8 @@ def run_otsec(path: Path, label: str, repeat: int = 1) -> Run:
         pdus = summary.get("protocols", {}).get(proto, {}).get("pdus", 0)
         if pdus:
             note += f"; {pdus:,} {name} PDUs, {pdus / wall:,.0f}/s"
-    return Run("otsec replay", label, summary["packets"], wall, rss, note)
+    tool = "otsec (pure Python)" if pure else "otsec replay"
+    return Run(tool, label, summary["packets"], wall, rss, note)
 
 
 def run_tshark(path: Path, packets: int, label: str, repeat: int = 1) -> Run:
@@ -208,6 +222,8 @@ def main() -> int:
     ap.add_argument("--skip-tshark", action="store_true")
     ap.add_argument("--skip-pyshark", action="store_true")
     ap.add_argument("--skip-scapy", action="store_true")
+    ap.add_argument("--skip-pure", action="store_true",
+                    help="skip the run with the compiled modules turned off")  # fmt: skip
     ap.add_argument("--file", type=Path, help="benchmark this capture instead of generating one")
     ap.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     ap.add_argument("--repeat", type=int, default=3,
@@ -219,6 +235,7 @@ def main() -> int:
     total = capinfos_count(path)
     size_mb = path.stat().st_size / 1e6
     print(f"capture: {path} ({total:,} packets, {size_mb:.0f} MB)")
+    print(f"otsec packet path: {native_status()}")
     warm(path)
 
     label = f"{total // 1000}k" if total < 1_000_000 else f"{total / 1e6:g}M"
@@ -228,6 +245,8 @@ def main() -> int:
     small = ensure_slice(path, min(100_000, total))
     warm(small)
     runs.append(run_otsec(small, f"{min(100_000, total) // 1000}k slice"))
+    if not args.skip_pure and native_status().startswith("compiled"):
+        runs.append(run_otsec(path, label, pure=True))
     if not args.skip_tshark and shutil.which("tshark"):
         runs.append(run_tshark(path, total, label, max(1, args.repeat - 1)))
     if not args.skip_pyshark and shutil.which("tshark"):
@@ -248,7 +267,7 @@ def main() -> int:
         ok &= met
         print(f"target otsec >= {TARGET_RATIO_TSHARK:g}x tshark -T fields: {ratio:.1f}x "
               f"{'met' if met else 'MISSED'}")  # fmt: skip
-    peak = max(r.rss_mb for r in runs if r.tool == "otsec replay")
+    peak = max(r.rss_mb for r in runs if r.tool.startswith("otsec"))
     met = peak < TARGET_RSS_MB
     ok &= met
     print(f"target otsec peak RSS < {TARGET_RSS_MB:g} MB at any size: {peak:.0f} MB "
