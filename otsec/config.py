@@ -71,6 +71,22 @@ class S7commSettings:
     give_up_after: int = 3
 
 
+@dataclass(frozen=True, slots=True)
+class Dnp3Settings:
+    #: Invalid link headers, before any valid one, after which a flow is not DNP3.
+    give_up_after: int = 3
+    #: Largest application fragment reassembled from transport segments (octets); a
+    #: larger one is ``dnp3.fragment_too_large`` and dropped. IEEE 1815 devices default
+    #: to 2048.
+    max_fragment: int = 8192
+    #: Points (values) kept per application fragment; the rest are walked, counted and
+    #: reported once as ``dnp3.points_truncated``.
+    max_points: int = 8192
+    #: Recognise DNP3 on ports no service is bound to, by its start bytes and a valid
+    #: link header CRC in the first payload of a flow.
+    probe: bool = True
+
+
 #: TCP/UDP server ports of industrial protocols (flow orientation, reporting).
 DEFAULT_ICS_PORTS: dict[int, str] = {
     102: "s7comm",
@@ -102,6 +118,7 @@ class Settings:
     transactions: TransactionLimits = field(default_factory=TransactionLimits)
     modbus: ModbusSettings = field(default_factory=ModbusSettings)
     s7comm: S7commSettings = field(default_factory=S7commSettings)
+    dnp3: Dnp3Settings = field(default_factory=Dnp3Settings)
     #: Server port -> protocol name for the industrial protocols otsec reports on.
     ics_ports: dict[int, str] = field(default_factory=lambda: dict(DEFAULT_ICS_PORTS))
 
@@ -112,6 +129,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "transactions": TransactionLimits,
     "modbus": ModbusSettings,
     "s7comm": S7commSettings,
+    "dnp3": Dnp3Settings,
 }
 
 
@@ -128,7 +146,7 @@ def _section(cls: type[Any], name: str, values: dict[str, Any], path: str) -> An
             raise ConfigError(
                 f"{path}: [{name}] {key} must be {type(default).__name__}, got {value!r}"
             )
-        if value < 0 or (isinstance(value, int) and value == 0):
+        if not isinstance(value, bool) and (value < 0 or (isinstance(value, int) and value == 0)):
             raise ConfigError(f"{path}: [{name}] {key} must be positive, got {value!r}")
         kwargs[key] = value
     return cls(**kwargs)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dissectors.dnp3 import probe as dnp3_probe
 from otsec.capture.decode import (
     ACK_NUM,
     ANOMALY,
@@ -30,9 +31,17 @@ from otsec.capture.decode import (
 from otsec.capture.pcapfile import PacketSource
 from otsec.config import Settings
 from otsec.events.types import Transaction
+from otsec.flows.dnp3 import Dnp3App
 from otsec.flows.modbus import ModbusApp
 from otsec.flows.s7comm import S7App
-from otsec.flows.session import AppContext, ProtocolStats, Service, ServiceRegistry, StreamCounter
+from otsec.flows.session import (
+    AppContext,
+    Probe,
+    ProtocolStats,
+    Service,
+    ServiceRegistry,
+    StreamCounter,
+)
 from otsec.flows.table import CLOSED, Flow, FlowTable, tcp_control
 from otsec.flows.tcp_stream import ReassemblyContext
 
@@ -68,9 +77,14 @@ def default_services(settings: Settings, stats: dict[str, int], ctx: AppContext)
             service = Service(name, lambda flow: ModbusApp(flow, ctx, settings), udp=True)
         elif name == "s7comm":
             service = Service(name, lambda flow: S7App(flow, ctx, settings))
+        elif name == "dnp3":
+            service = Service(name, lambda flow: Dnp3App(flow, ctx, settings), udp=True)
         else:
             service = Service(name, lambda _flow: StreamCounter(stats), tcp=True, udp=True)
         registry.register(port, service)
+    if settings.dnp3.probe:
+        dnp3 = Service("dnp3", lambda flow: Dnp3App(flow, ctx, settings), udp=True)
+        registry.probes.append(Probe(dnp3, dnp3_probe))
     return registry
 
 
@@ -114,6 +128,8 @@ class Pipeline:
             on_anomaly=self.anomaly,
         )
         self._ics_ports = frozenset(settings.ics_ports)
+        #: Ports where a probe recognised a protocol no port setting names (port -> name).
+        self.probed_ports: dict[int, str] = {}
         self.packets = 0
         self.bytes = 0
         self.arp_packets = 0
@@ -258,6 +274,9 @@ class Pipeline:
                             other.acked(ack_num(buf, l4off + 8)[0], ts)  # type: ignore[union-attr]
                         if seglen or flags & 3:
                             stream.segment(seq, flags, buf[poff:pend], seglen, ts)  # type: ignore[union-attr]
+                    elif flow.probing and seglen:
+                        apps.packet = npk
+                        self._probe(flow, fwd, buf[poff:pend], ts, seq, flags, seglen)
                 elif kind == UDP:
                     ent = udp_get(key)
                     if ent is None:
@@ -273,6 +292,9 @@ class Pipeline:
                     if flow.app is not None:
                         apps.packet = npk
                         flow.app.datagram(fwd, buf[poff:pend], ts)
+                    elif flow.probing and pend > poff:
+                        apps.packet = npk
+                        self._probe(flow, fwd, buf[poff:pend], ts)
                 elif kind == ARP:
                     self.arp_packets += 1
                     for handler in self.arp_handlers:
@@ -311,6 +333,25 @@ class Pipeline:
         if self.first_ts is None:
             self.first_ts = ts
         self.flows.sweep(ts)
+
+    def _probe(
+        self, flow: Flow, fwd: bool, payload: bytes, ts: float, seq: int = 0, flags: int = 0,
+        seglen: int = 0,
+    ) -> None:  # fmt: skip
+        """Payload of a flow no port bound: when a probe recognises its protocol, bind the
+        handler and hand it this payload (TCP: reassembly starts at this segment)."""
+        app = self.services.probe(flow, payload)
+        if app is None:
+            return
+        self.flows.attach(flow, app)
+        port = flow.resp_port
+        self.probed_ports[port] = flow.service or "unknown"
+        self.flows_by_port[port] = self.flows_by_port.get(port, 0) + 1
+        if flow.transport == UDP:
+            app.datagram(fwd, payload, ts)
+        else:
+            stream = flow.orig_stream if fwd else flow.resp_stream
+            stream.segment(seq, flags, payload, seglen, ts)  # type: ignore[union-attr]
 
     def _new_flow(
         self, old: tuple[Flow, bool] | None, transport: int, key: bytes, flags: int, ts: float

@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from dissectors.dnp3 import LINK_PRIMARY_FUNCTIONS, LINK_SECONDARY_FUNCTIONS
+from dissectors.dnp3 import function_name as dnp3_function_name
 from dissectors.modbus import function_name as modbus_function_name
 from dissectors.modbus.consts import exception_name as modbus_exception_name
 from otsec.capture import linktypes
@@ -17,12 +19,28 @@ from otsec.pipeline import Pipeline
 SCHEMA_VERSION = 1
 
 
+def _link_function(key: int) -> str:
+    """A DNP3 link frame's PRM bit and function (``control & 0x4F``) as a name."""
+    primary = bool(key & 0x40)
+    table = LINK_PRIMARY_FUNCTIONS if primary else LINK_SECONDARY_FUNCTIONS
+    name = table.get(key & 0x0F)
+    return name if name else f"unknown-{'primary' if primary else 'secondary'}-{key & 0x0F}"
+
+
 #: How histogram keys are printed (as tshark prints them); decimal by default.
 _KEY_FORMATS: dict[str, Callable[[Any], str]] = {
     "functions": lambda k: f"0x{k:02x}",
     "szl_ids": lambda k: f"0x{k:04x}",
     "versions": lambda k: f"0x{k:02x}",
     "userdata": lambda k: f"{k[0]}/{k[1]}",
+    "objects": lambda k: f"g{k[0]}v{k[1]}",
+    "link_functions": _link_function,
+}
+
+
+#: Totals some protocols report beside ``pdus``: name -> the histogram they sum.
+_TOTALS: dict[str, dict[str, str]] = {
+    "dnp3": {"link_frames": "link_functions", "app_fragments": "function_codes"},
 }
 
 
@@ -33,6 +51,8 @@ def protocol_summary(stats: dict[str, ProtocolStats]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, s in stats.items():
         entry: dict[str, Any] = {"pdus": s.pdus}
+        for total, hname in _TOTALS.get(name, {}).items():
+            entry[total] = sum(s.histograms.get(hname, {}).values())
         for hname, hist in s.histograms.items():
             fmt = _KEY_FORMATS.get(hname, str)
             entry[hname] = {fmt(k): v for k, v in sorted(hist.items())}
@@ -47,7 +67,11 @@ def build(pipeline: Pipeline) -> dict[str, Any]:
     ctx = pipeline.reassembly
     elapsed = pipeline.elapsed
     by_port = {
-        str(port): {"protocol": pipeline.settings.ics_ports.get(port, "unknown"), "flows": n}
+        str(port): {
+            "protocol": pipeline.settings.ics_ports.get(port)
+            or pipeline.probed_ports.get(port, "unknown"),
+            "flows": n,
+        }
         for port, n in sorted(pipeline.flows_by_port.items())
     }
     return {
@@ -94,6 +118,7 @@ def build(pipeline: Pipeline) -> dict[str, Any]:
 _NAMERS: dict[tuple[str, str], Callable[[str], str]] = {
     ("modbus", "function_codes"): lambda k: modbus_function_name(int(k)),
     ("modbus", "exception_codes"): lambda k: modbus_exception_name(int(k)),
+    ("dnp3", "function_codes"): lambda k: dnp3_function_name(int(k)),
 }
 
 
@@ -139,7 +164,7 @@ def render(summary: dict[str, Any], console: Console) -> None:
     for proto, p in summary["protocols"].items():
         if not p["pdus"]:
             continue
-        hists = [(k, v) for k, v in p.items() if k not in ("pdus", "transactions") and v]
+        hists = [(k, v) for k, v in p.items() if isinstance(v, dict) and k != "transactions" and v]
         for i, (hname, hist) in enumerate(hists):
             label = hname.replace("_", " ")
             title = f"{proto}: {p['pdus']:,} PDUs by {label}" if i == 0 else f"{proto}: {label}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dissectors.dnp3 import ANOMALIES as DNP3_ANOMALIES
 from dissectors.modbus import ANOMALIES as MODBUS_ANOMALIES
 from dissectors.s7comm import ANOMALIES as S7COMM_ANOMALIES
 
@@ -81,7 +82,12 @@ _TABLE: tuple[tuple[str, str], ...] = (
 
 ANOMALIES: dict[str, AnomalyInfo] = {
     name: AnomalyInfo(name, name.split(".", 1)[0], text)
-    for name, text in (*_TABLE, *MODBUS_ANOMALIES.items(), *S7COMM_ANOMALIES.items())
+    for name, text in (
+        *_TABLE,
+        *MODBUS_ANOMALIES.items(),
+        *S7COMM_ANOMALIES.items(),
+        *DNP3_ANOMALIES.items(),
+    )
 }
 
 

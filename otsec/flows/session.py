@@ -35,6 +35,7 @@ HISTOGRAMS: dict[str, tuple[str, ...]] = {
     "modbus": ("function_codes", "exception_codes"),
     "s7comm": ("rosctr", "functions", "userdata", "szl_ids"),
     "s7comm_plus": ("versions",),
+    "dnp3": ("function_codes", "objects", "link_functions"),
 }
 
 
@@ -192,12 +193,26 @@ class Service:
     udp: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """Recognises a protocol from a flow's first payload, whatever the ports."""
+
+    service: Service
+    #: True when the payload (the first bytes a direction sent) is this protocol.
+    test: Callable[[bytes], bool]
+
+
+#: Payload packets of an unbound flow shown to the probes before giving up.
+PROBE_PACKETS = 4
+
+
 class ServiceRegistry:
     """Port -> service; a flow is bound by its responder (server) port."""
 
     def __init__(self) -> None:
         self._tcp: dict[int, Service] = {}
         self._udp: dict[int, Service] = {}
+        self.probes: list[Probe] = []
 
     def register(self, port: int, service: Service) -> None:
         if service.tcp:
@@ -213,9 +228,23 @@ class ServiceRegistry:
         """The :data:`~otsec.flows.table.Binder` the flow table calls for a new flow."""
         service = self.lookup(flow)
         if service is None:
+            if self.probes:
+                flow.probing = PROBE_PACKETS
             return None
         flow.service = service.name
         return service.factory(flow)
+
+    def probe(self, flow: Flow, payload: bytes) -> FlowApp | None:
+        """Show one payload of an unbound flow to the probes: the handler of the protocol
+        it is, or None (after PROBE_PACKETS payloads the flow stops being probed)."""
+        flow.probing -= 1
+        tcp = flow.transport == 6
+        for probe in self.probes:
+            service = probe.service
+            if (service.tcp if tcp else service.udp) and probe.test(payload):
+                flow.service = service.name
+                return service.factory(flow)
+        return None
 
     @property
     def ports(self) -> dict[int, str]:

@@ -77,6 +77,7 @@ class Flow:
         "orig_pkts",
         "orig_port",
         "orig_stream",
+        "probing",
         "resp_bytes",
         "resp_flags",
         "resp_pkts",
@@ -104,6 +105,9 @@ class Flow:
         self.midstream = False
         self.service: str | None = None
         self.app: FlowApp | None = None
+        #: Payload packets still to show to the protocol probes (0: not probing), for a
+        #: flow no service is bound to by port.
+        self.probing = 0
         self.orig_stream: TcpStream | None = None
         self.resp_stream: TcpStream | None = None
         self.end_reason: str | None = None
@@ -242,11 +246,17 @@ class FlowTable:
         if self.binder is not None:
             app = self.binder(flow)
             if app is not None:
-                flow.app = app
-                if transport == TCP:
-                    flow.orig_stream = TcpStream(app, True, self.reassembly, flow)
-                    flow.resp_stream = TcpStream(app, False, self.reassembly, flow)
+                self.attach(flow, app)
         return fwd_entry if src_is_orig else rev_entry
+
+    def attach(self, flow: Flow, app: FlowApp) -> None:
+        """Bind an application handler to the flow (TCP: with a reassembly stream per
+        direction, which picks up wherever the next data starts)."""
+        flow.app = app
+        flow.probing = 0
+        if flow.transport == TCP:
+            flow.orig_stream = TcpStream(app, True, self.reassembly, flow)
+            flow.resp_stream = TcpStream(app, False, self.reassembly, flow)
 
     def _src_is_client(self, sport: int, dport: int) -> bool:
         servers = self.server_ports

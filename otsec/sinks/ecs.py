@@ -55,6 +55,7 @@ def transaction_doc(t: Transaction) -> dict[str, Any]:
             t.request_packet,
             t.response_packet,
             getattr(rec, "tid", ""),
+            *((rec.seq, rec.function) if t.protocol == "dnp3" else ()),
         ),
     }
     latency = t.latency
@@ -105,12 +106,20 @@ def transaction_doc(t: Transaction) -> dict[str, Any]:
     }
 
 
+#: DNP3 IIN2 bits that say a request failed: function code not supported, object
+#: unknown, parameter error, already executing (IIN = IIN1 << 8 | IIN2).
+_DNP3_IIN_ERRORS = 0x0001 | 0x0002 | 0x0004 | 0x0010
+
+
 def _failed(resp: Any) -> bool:
-    """The response reports an error: a Modbus exception, an S7 header error class."""
+    """The response reports an error: a Modbus exception, an S7 header error class, a DNP3
+    IIN error bit."""
     if resp is None:
         return False
     if getattr(resp, "exception_code", None) is not None:
         return True
+    if getattr(resp, "protocol", "") == "dnp3":
+        return bool(resp.iin is not None and resp.iin & _DNP3_IIN_ERRORS)
     return bool(getattr(resp, "error_class", None))
 
 
@@ -141,7 +150,11 @@ def _protocol_fields(t: Transaction) -> dict[str, Any]:
             out["error"] = {
                 "class": resp.error_class, "code": resp.error_code, "name": resp.error_name,
             }  # fmt: skip
-    if t.extra:
+    elif t.protocol == "dnp3":
+        out["sequence"] = rec.seq
+        if t.extra:
+            out.update(t.extra)  # master, outstation, confirms_packet
+    if t.extra and t.protocol != "dnp3":
         out["connection"] = t.extra
     if t.request is not None:
         specific = t.request.specific()

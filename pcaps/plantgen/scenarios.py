@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from . import attack, baseline, modbus_functions, s7_functions, vlan_ipv6
+from . import attack, baseline, dnp3_functions, modbus_functions, s7_functions, vlan_ipv6
 from .tcp import Item
 from .timeline import SECOND, CaptureSummary, Ctx, write_capture
 from .wire import BASE_EPOCH_US
@@ -22,6 +22,8 @@ SCENARIOS: dict[str, tuple[Builder, int]] = {
     "modbus_functions": (modbus_functions.build, BASE_EPOCH_US + 1 * 3600 * SECOND),
     # the S7comm coverage capture: 10:00 UTC
     "s7_functions": (s7_functions.build, BASE_EPOCH_US + 2 * 3600 * SECOND),
+    # the DNP3 coverage capture: 12:00 UTC
+    "dnp3_functions": (dnp3_functions.build, BASE_EPOCH_US + 4 * 3600 * SECOND),
 }
 
 DEFAULT_SEEDS = {
@@ -30,6 +32,7 @@ DEFAULT_SEEDS = {
     "plant_vlan_ipv6": 3,
     "modbus_functions": 4,
     "s7_functions": 5,
+    "dnp3_functions": 6,
     "bench": 7,
 }
 
