@@ -178,6 +178,10 @@ def render(summary: dict[str, Any], console: Console) -> None:
                 row = [key, namer(key)] if namer is not None else [key]
                 table.add_row(*row, f"{count:,}")
             console.print(table)
+        totals = [f"{k.replace('_', ' ')} {v:,}" for k, v in p.items()
+                  if k != "pdus" and isinstance(v, int)]  # fmt: skip
+        if totals:
+            console.print(f"{proto}: {', '.join(totals)}")
         if p["transactions"]:
             line = ", ".join(f"{k} {n:,}" for k, n in p["transactions"].items())
             console.print(f"{proto} transactions: {line}")
