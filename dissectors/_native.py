@@ -94,25 +94,33 @@ def install() -> str:
 def _install() -> str:
     if os.environ.get("OTSEC_PURE", "") not in ("", "0"):
         return "pure Python (OTSEC_PURE is set)"
-    directory = native_dir()
-    try:
-        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return "pure Python (no compiled modules: make setup builds them)"
-    except (OSError, ValueError) as exc:
-        return f"pure Python (unreadable native manifest: {exc})"
-    problem = _check(manifest, directory)
-    if problem:
+    modules, problem = current_build(native_dir())
+    if modules is None:
         return f"pure Python ({problem})"
-    modules = {name: directory / rel for name, rel in manifest["modules"].items()}
-    if not all(path.is_file() for path in modules.values()):
-        return "pure Python (compiled modules incomplete: run make setup)"
     _State.finder = _Finder(modules)
     sys.meta_path.insert(0, _State.finder)
     return f"compiled (mypyc, {len(modules) - 1} modules)"
 
 
-def _check(manifest: object, directory: Path) -> str | None:
+def current_build(directory: Path) -> tuple[dict[str, Path] | None, str]:
+    """The compiled modules (name -> file) in directory when they are a complete build of
+    the sources as they are now for this interpreter, else None and why not."""
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, "no compiled modules: make setup builds them"
+    except (OSError, ValueError) as exc:
+        return None, f"unreadable native manifest: {exc}"
+    problem = _check(manifest)
+    if problem:
+        return None, problem
+    modules = {name: directory / rel for name, rel in manifest["modules"].items()}
+    if not all(path.is_file() for path in modules.values()):
+        return None, "compiled modules incomplete: run make setup"
+    return modules, ""
+
+
+def _check(manifest: object) -> str | None:
     if not isinstance(manifest, dict) or manifest.get("version") != MANIFEST_VERSION:
         return "native manifest of another version: run make setup"
     if not isinstance(manifest.get("modules"), dict):

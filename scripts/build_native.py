@@ -81,16 +81,7 @@ def import_closure(root: Path, sources: list[str]) -> list[str]:
 
 def current(directory: Path) -> bool:
     """True when directory holds a build of exactly these sources for this interpreter."""
-    try:
-        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return (
-        manifest.get("version") == _native.MANIFEST_VERSION
-        and manifest.get("interpreter") == _native.interpreter_tag()
-        and manifest.get("digest") == _native.source_digest(manifest.get("sources", ()))
-        and all((directory / rel).is_file() for rel in manifest.get("modules", {}).values())
-    )
+    return _native.current_build(directory)[0] is not None
 
 
 def build(directory: Path) -> int:
