@@ -108,19 +108,10 @@ class Dnp3App:
     # -- stream interface --------------------------------------------------------------
 
     def data(self, from_orig: bool, data: bytes, ts: float) -> None:
-        guard = self.guard
-        if guard.rejected:
-            return
         i = 0 if from_orig else 1
-        framer = self.framers[i]
-        frames = framer.feed(data)
-        if framer.anomalies and not guard.framing(framer.anomalies, bool(frames), ts):
-            for f in self.framers:
-                f.gap()
-            return
+        frames = self.guard.feed(self.framers[i], self.framers[1 - i], data, ts)
         if not frames:
             return
-        guard.valid = True
         asm = self.asm[i]
         hist = self.link_hist
         for frame in frames:

@@ -88,17 +88,11 @@ class ModbusApp:
     # -- stream interface --------------------------------------------------------------
 
     def data(self, from_orig: bool, data: bytes, ts: float) -> None:
-        guard = self.guard
-        if guard.rejected:
-            return
-        framer = self.orig if from_orig else self.resp
-        adus = framer.feed(data)
-        if framer.anomalies and not guard.framing(framer.anomalies, bool(adus), ts):
-            self.orig.gap()
-            self.resp.gap()
-            return
+        if from_orig:
+            adus = self.guard.feed(self.orig, self.resp, data, ts)
+        else:
+            adus = self.guard.feed(self.resp, self.orig, data, ts)
         if adus:
-            guard.valid = True
             request = from_orig == self.requests_from_orig
             for adu in adus:
                 self._adu(adu, request, ts)

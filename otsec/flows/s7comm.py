@@ -84,19 +84,10 @@ class S7App:
     # -- stream interface --------------------------------------------------------------
 
     def data(self, from_orig: bool, data: bytes, ts: float) -> None:
-        guard = self.guard
-        if guard.rejected:
-            return
         i = 0 if from_orig else 1
-        framer = self.framers[i]
-        tpkts = framer.feed(data)
-        if framer.anomalies and not guard.framing(framer.anomalies, bool(tpkts), ts):
-            for f in self.framers:
-                f.gap()
-            return
+        tpkts = self.guard.feed(self.framers[i], self.framers[1 - i], data, ts)
         if not tpkts:
             return
-        guard.valid = True
         asm = self.asm[i]
         for tpkt in tpkts:
             # Fast path: a COTP DT with EOT (length indicator 2, type 0xF0, EOT bit) and

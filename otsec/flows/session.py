@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from dissectors.framing import Framer
 from otsec.capture.decode import ip_text
@@ -139,6 +139,19 @@ class AppContext:
         )
 
 
+T = TypeVar("T")
+
+
+class GuardedFramer(Protocol[T]):
+    """What :meth:`ProtocolGuard.feed` needs of a framer (MBAP, TPKT, DNP3 link ...)."""
+
+    anomalies: list[tuple[str, str]]
+
+    def feed(self, data: bytes) -> list[T]: ...
+
+    def gap(self) -> None: ...
+
+
 class ProtocolGuard:
     """Garbage on an industrial port (TLS, HTTP, scanners), the same policy for every
     protocol: while a flow has not carried one valid frame in either direction, invalid
@@ -160,6 +173,22 @@ class ProtocolGuard:
         self.valid = False
         self.invalid = 0
         self.rejected = False
+
+    def feed(self, framer: GuardedFramer[T], other: GuardedFramer[Any], data: bytes,
+             ts: float) -> list[T]:  # fmt: skip
+        """One direction's bytes through its ``framer`` (``other`` frames the opposite
+        direction): the framed PDUs, its anomalies reported or counted as above; nothing
+        once the flow is given up (both framers then drop what they hold)."""
+        if self.rejected:
+            return []
+        out = framer.feed(data)
+        if framer.anomalies and not self.framing(framer.anomalies, bool(out), ts):
+            framer.gap()
+            other.gap()
+            return []
+        if out:
+            self.valid = True
+        return out
 
     def framing(self, found: list[tuple[str, str]], framed: bool, ts: float) -> bool:
         """Take (and clear) a framer's anomalies; False when the flow was just given up."""
