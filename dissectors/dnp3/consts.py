@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from dissectors.semantics import Semantics  # (access, target, operation)
+
 # -- Link layer ---------------------------------------------------------------------------
 START_1: Final = 0x05
 START_2: Final = 0x64
@@ -200,7 +202,6 @@ GROUPS: Final[dict[int, str]] = {
 }
 
 # -- Protocol-neutral semantics -------------------------------------------------------------
-Semantics = tuple[str, str, str]  # (access, target, operation)
 
 #: Target of each object group (anything else is "none").
 GROUP_TARGETS: Final[dict[int, str]] = {

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dissectors.dnp3 import consts
+from dissectors.semantics import NeutralFields, Semantics
 
 Anomalies = tuple[tuple[str, str], ...]
 PointValue = int | float | str | None
@@ -149,7 +150,7 @@ class ObjectHeader:
 
 
 @dataclass(slots=True)
-class AppPdu:
+class AppPdu(NeutralFields):
     """One DNP3 application fragment."""
 
     fir: bool
@@ -188,19 +189,7 @@ class AppPdu:
     def iin_flags(self) -> tuple[str, ...]:
         return () if self.iin is None else consts.iin_flags(self.iin)
 
-    @property
-    def access(self) -> str:
-        return self.semantics()[0]
-
-    @property
-    def target(self) -> str:
-        return self.semantics()[1]
-
-    @property
-    def operation(self) -> str:
-        return self.semantics()[2]
-
-    def semantics(self) -> consts.Semantics:
+    def semantics(self) -> Semantics:
         """(access, target, operation), see :data:`consts.FUNCTION_SEMANTICS`."""
         fc = self.function
         base = consts.FUNCTION_SEMANTICS.get(fc)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from dissectors.semantics import Semantics  # (access, target, operation)
+
 S7COMM_ID: Final = 0x32
 S7PLUS_ID: Final = 0x72
 
@@ -278,7 +280,6 @@ DIAGNOSTIC: Final = "diagnostic"
 SESSION: Final = "session"
 UNKNOWN: Final = "unknown"
 
-Semantics = tuple[str, str, str]  # access, target, operation
 UNKNOWN_SEMANTICS: Final[Semantics] = ("none", "none", UNKNOWN)
 
 #: (access, target, operation) per job function; read/write var refine the target by area.

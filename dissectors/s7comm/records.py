@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dissectors.s7comm import consts, szl
+from dissectors.semantics import NeutralFields, Semantics
 
 Anomalies = tuple[tuple[str, str], ...]
 Values = tuple[int, ...]
@@ -22,27 +23,6 @@ Values = tuple[int, ...]
 def code_name(table: dict[int, str], code: int) -> dict[str, Any]:
     """``{code, name}`` side by side, the name ``unknown-0x..`` when the table has none."""
     return {"code": code, "name": consts.table_name(table, code)}
-
-
-class NeutralFields:
-    """``access``, ``target`` and ``operation`` from a record's ``semantics()``."""
-
-    __slots__ = ()
-
-    def semantics(self) -> consts.Semantics:
-        raise NotImplementedError
-
-    @property
-    def access(self) -> str:
-        return self.semantics()[0]
-
-    @property
-    def target(self) -> str:
-        return self.semantics()[1]
-
-    @property
-    def operation(self) -> str:
-        return self.semantics()[2]
 
 
 @dataclass(slots=True)
@@ -82,7 +62,7 @@ class S7Pdu(NeutralFields):
     def error_name(self) -> str | None:
         return None if self.error_class is None else consts.error_class_name(self.error_class)
 
-    def semantics(self) -> consts.Semantics:
+    def semantics(self) -> Semantics:
         """(access, target, operation)."""
         return consts.FUNCTION_SEMANTICS.get(self.function, consts.UNKNOWN_SEMANTICS)
 
@@ -214,7 +194,7 @@ class VarAccess(S7Pdu):
             built = self._built = build_items(self)
         return built
 
-    def semantics(self) -> consts.Semantics:
+    def semantics(self) -> Semantics:
         access, target, operation = consts.FUNCTION_SEMANTICS[self.function]
         if self.items:
             target = self.items[0].target
@@ -276,7 +256,7 @@ class PlcControl(S7Pdu):
     parameters: tuple[str, ...]
     blocks: tuple[str, ...]
 
-    def semantics(self) -> consts.Semantics:
+    def semantics(self) -> Semantics:
         if self.service is None:
             return consts.FUNCTION_SEMANTICS[consts.PI_SERVICE]
         return consts.pi_semantics(self.service)
@@ -333,7 +313,7 @@ class UserData(S7Pdu):
     def ud_type_name(self) -> str:
         return consts.table_name(consts.USERDATA_TYPES, self.ud_type)
 
-    def semantics(self) -> consts.Semantics:
+    def semantics(self) -> Semantics:
         return consts.userdata_semantics(self.group, self.subfunction)
 
     def identity(self) -> dict[str, str]:
@@ -400,7 +380,7 @@ class S7PlusPdu(NeutralFields):
             return "none"
         return consts.table_name(consts.S7PLUS_FUNCTIONS, self.function)
 
-    def semantics(self) -> consts.Semantics:
+    def semantics(self) -> Semantics:
         if self.function is None:
             return consts.UNKNOWN_SEMANTICS
         return consts.S7PLUS_SEMANTICS.get(self.function, consts.UNKNOWN_SEMANTICS)
