@@ -20,7 +20,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.oracle.modbus_tshark import Comparison, PduKey, _as_list, _walk
+from tests.oracle.modbus_tshark import (
+    Comparison,
+    PduKey,
+    _as_list,
+    _walk,
+    collect_pdus,
+    print_comparisons,
+)
 from tests.oracle.modbus_tshark import compare as generic_compare
 
 FIELDS = ("func", "ctl", "iin", "objects")
@@ -148,28 +155,12 @@ def otsec_record(rec: Any) -> dict[str, Any]:
     return out
 
 
+def _dnp3_record(rec: Any, _from_orig: bool) -> dict[str, Any] | None:
+    return otsec_record(rec) if getattr(rec, "protocol", "") == "dnp3" else None
+
+
 def otsec_pdus(path: Path, ports: dict[int, str] | None = None) -> dict[PduKey, dict[str, Any]]:
-    from otsec.capture.pcapfile import open_capture
-    from otsec.config import DEFAULT_ICS_PORTS, Settings
-    from otsec.pipeline import Pipeline
-
-    settings = Settings(ics_ports={**DEFAULT_ICS_PORTS, **(ports or {})})
-    pipeline = Pipeline(settings)
-    pdus: dict[PduKey, dict[str, Any]] = {}
-    per_frame: dict[int, int] = {}
-
-    def record(flow: Any, from_orig: bool, rec: Any, ts: float, packet: int) -> None:
-        if getattr(rec, "protocol", "") != "dnp3":
-            return
-        i = per_frame.get(packet, 0)
-        per_frame[packet] = i + 1
-        pdus[(packet, i)] = otsec_record(rec)
-
-    pipeline.apps.pdu_handlers.append(record)
-    with open_capture(str(path)) as reader:
-        pipeline.run(reader)
-    pipeline.close()
-    return pdus
+    return collect_pdus(path, _dnp3_record, ports)
 
 
 def _same(theirs: Any, ours: Any) -> bool:
@@ -231,13 +222,10 @@ def main(argv: list[str]) -> int:
             decode_as.append(arg[2:])
         else:
             paths.append(Path(arg))
-    for path in paths:
-        result = compare(path.name, tshark_pdus(path, decode_as), otsec_pdus(path))
-        print(f"{path}: {result.agreeing}/{result.tshark_pdus} agree "
-              f"({result.agreement:.2%}), otsec {result.otsec_pdus} fragments")  # fmt: skip
-        for frame, index, field, theirs, ours in result.differences[:20]:
-            print(f"   frame {frame} #{index} {field}:\n      tshark={theirs!r}\n"
-                  f"      otsec ={ours!r}"[:1500])  # fmt: skip
+    print_comparisons(
+        ((p, compare(p.name, tshark_pdus(p, decode_as), otsec_pdus(p))) for p in paths),
+        "fragments",
+    )
     return 0
 
 

@@ -17,7 +17,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.oracle.modbus_tshark import Comparison, PduKey, _as_list, _walk
+from tests.oracle.modbus_tshark import (
+    Comparison,
+    PduKey,
+    _as_list,
+    _walk,
+    collect_pdus,
+    print_comparisons,
+)
 from tests.oracle.modbus_tshark import compare as generic_compare
 
 FIELDS = ("rosctr", "pduref", "func", "itemcount", "items", "group", "subfunc", "szl_id",
@@ -121,27 +128,16 @@ def otsec_record(rec: Any) -> dict[str, Any]:
     return out
 
 
-def otsec_pdus(path: Path) -> dict[PduKey, dict[str, Any]]:
+def _s7_record(rec: Any, _from_orig: bool) -> dict[str, Any] | None:
     from dissectors.s7comm import S7PlusPdu
-    from otsec.capture.pcapfile import open_capture
-    from otsec.pipeline import Pipeline
 
-    pipeline = Pipeline()
-    pdus: dict[PduKey, dict[str, Any]] = {}
-    per_frame: dict[int, int] = {}
+    if isinstance(rec, S7PlusPdu) or not hasattr(rec, "rosctr"):
+        return None
+    return otsec_record(rec)
 
-    def record(flow: Any, from_orig: bool, rec: Any, ts: float, packet: int) -> None:
-        if isinstance(rec, S7PlusPdu) or not hasattr(rec, "rosctr"):
-            return
-        i = per_frame.get(packet, 0)
-        per_frame[packet] = i + 1
-        pdus[(packet, i)] = otsec_record(rec)
 
-    pipeline.apps.pdu_handlers.append(record)
-    with open_capture(str(path)) as reader:
-        pipeline.run(reader)
-    pipeline.close()
-    return pdus
+def otsec_pdus(path: Path) -> dict[PduKey, dict[str, Any]]:
+    return collect_pdus(path, _s7_record)
 
 
 def field_differences(t: dict[str, Any], o: dict[str, Any]) -> list[tuple[str, Any, Any]]:
@@ -169,13 +165,8 @@ def compare(capture: str, theirs: dict[PduKey, dict[str, Any]],
 
 
 def main(argv: list[str]) -> int:
-    for name in argv:
-        path = Path(name)
-        result = compare(path.name, tshark_pdus(path), otsec_pdus(path))
-        print(f"{path}: {result.agreeing}/{result.tshark_pdus} agree "
-              f"({result.agreement:.2%}), otsec {result.otsec_pdus} PDUs")  # fmt: skip
-        for frame, index, field, theirs, ours in result.differences[:40]:
-            print(f"   frame {frame} #{index} {field}: tshark={theirs!r} otsec={ours!r}")
+    paths = [Path(name) for name in argv]
+    print_comparisons((p, compare(p.name, tshark_pdus(p), otsec_pdus(p))) for p in paths)
     return 0
 
 

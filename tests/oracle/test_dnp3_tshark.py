@@ -24,7 +24,7 @@ from tests.oracle.dnp3_tshark import (
     otsec_pdus,
     tshark_pdus,
 )
-from tests.oracle.modbus_tshark import Comparison, load_known
+from tests.oracle.modbus_tshark import Comparison, check_known, load_known
 from tests.oracle.modbus_tshark import compare as generic_compare
 
 KNOWN = Path(__file__).with_name("dnp3_known_differences.tsv")
@@ -81,15 +81,7 @@ needs_captures = pytest.mark.skipif(not CAPTURES, reason=f"no captures at {real_
 
 
 def _check_known(name: str) -> None:
-    result = _result(name)
-    known = _known()
-    unexplained = [d for d in result.differences if (name, d[0], d[1], d[2]) not in known]
-    assert not unexplained, (
-        f"{name}: unexplained (frame, #, field, tshark, otsec): {unexplained[:4]}"
-    )
-    stale = [k for k in known if k[0] == name
-             and not any((d[0], d[1], d[2]) == k[1:] for d in result.differences)]  # fmt: skip
-    assert not stale, f"{name}: known differences that no longer occur: {stale[:8]}"
+    check_known(name, _result(name), _known())
 
 
 @needs_tshark

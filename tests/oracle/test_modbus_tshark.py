@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from tests.conftest import ground_truth, real_pcaps_dir
-from tests.oracle.modbus_tshark import Comparison, compare, load_known, otsec_pdus, tshark_pdus
+from tests.oracle.modbus_tshark import (
+    Comparison,
+    check_known,
+    compare,
+    load_known,
+    otsec_pdus,
+    tshark_pdus,
+)
 
 KNOWN = Path(__file__).with_name("modbus_known_differences.tsv")
 pytestmark = [pytest.mark.realpcaps, pytest.mark.tshark]
@@ -63,16 +70,7 @@ def test_own_scenario_captures_agree_with_tshark(name: str) -> None:
 @needs_captures
 @pytest.mark.parametrize("name", list(CAPTURES))
 def test_every_disagreement_is_known(name: str) -> None:
-    result = _result(name)
-    known = _known()
-    unexplained = [d for d in result.differences if (name, d[0], d[1], d[2]) not in known]
-    assert not unexplained, (
-        f"{name}: {len(unexplained)} unexplained differences (frame, #, field, tshark, otsec): "
-        f"{unexplained[:10]}"
-    )
-    stale = [k for k in known if k[0] == name and
-             not any((d[0], d[1], d[2]) == k[1:] for d in result.differences)]  # fmt: skip
-    assert not stale, f"{name}: known differences that no longer occur: {stale[:10]}"
+    check_known(name, _result(name), _known())
 
 
 @needs_tshark

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ground_truth, real_pcaps_dir
-from tests.oracle.modbus_tshark import Comparison, load_known
+from tests.oracle.modbus_tshark import Comparison, check_known, load_known
 from tests.oracle.s7_tshark import compare, otsec_pdus, tshark_pdus
 
 KNOWN = Path(__file__).with_name("s7_known_differences.tsv")
@@ -54,15 +54,7 @@ needs_captures = pytest.mark.skipif(not CAPTURES, reason=f"no captures at {real_
 
 
 def _check_known(name: str) -> None:
-    result = _result(name)
-    known = _known()
-    unexplained = [d for d in result.differences if (name, d[0], d[1], d[2]) not in known]
-    assert not unexplained, (
-        f"{name}: unexplained (frame, #, field, tshark, otsec): {unexplained[:8]}"
-    )
-    stale = [k for k in known if k[0] == name
-             and not any((d[0], d[1], d[2]) == k[1:] for d in result.differences)]  # fmt: skip
-    assert not stale, f"{name}: known differences that no longer occur: {stale[:8]}"
+    check_known(name, _result(name), _known())
 
 
 @needs_tshark
