@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -24,15 +26,24 @@ from rich.progress import (
 
 from dissectors import _native
 from otsec import __version__, config, summary
+from otsec.baseline import diff as baseline_diff
+from otsec.baseline import render as baseline_render
+from otsec.baseline import store
 from otsec.capture.pcapfile import CaptureError, CaptureReader, open_capture
-from otsec.pipeline import Pipeline
-from otsec.sinks.ecs import transaction_doc
+from otsec.detection.alerts import Alert
+from otsec.events.types import Transaction
+from otsec.inventory import render as inventory_render
+from otsec.monitor import Monitor, default_vendor
+from otsec.sinks.console import ConsoleAlerts
+from otsec.sinks.ecs import alert_doc, transaction_doc
 from otsec.sinks.jsonl import JsonlSink, SinkError
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: Where alerts go when --baseline is given without --alerts.
+DEFAULT_ALERTS = "otsec-out/alerts.jsonl"
 
 
 class UsageError(Exception):
@@ -67,7 +78,61 @@ def _parser() -> argparse.ArgumentParser:
         help="write one ECS JSON document per protocol transaction to FILE (JSON lines; "
         "'-' for standard output)",
     )  # fmt: skip
-    progress = replay.add_mutually_exclusive_group()
+    replay.add_argument(
+        "--baseline", metavar="FILE",
+        help="compare with this baseline (otsec baseline learn) and raise alerts for what "
+        "deviates from it",
+    )  # fmt: skip
+    replay.add_argument(
+        "--alerts", metavar="FILE",
+        help=f"write one ECS alert document per alert to FILE (JSON lines; '-' for standard "
+        f"output; default with --baseline: {DEFAULT_ALERTS})",
+    )  # fmt: skip
+    replay.add_argument(
+        "--inventory", metavar="FILE", help="write the asset inventory of the run (JSON)"
+    )
+    replay.add_argument(
+        "--quiet", action="store_true", help="no alert lines on the console (summary only)"
+    )
+    _progress_options(replay)
+
+    base = sub.add_parser("baseline", help="learn, show and compare baselines")
+    bsub = base.add_subparsers(dest="baseline_command", metavar="ACTION")
+    bsub.required = True
+    learn = bsub.add_parser(
+        "learn", help="learn a baseline from captures",
+        description="Learn the communication baseline (assets and who talks to whom, how) "
+        "from captures of normal operation, and write it as versioned JSON for review.",
+    )  # fmt: skip
+    learn.add_argument("files", nargs="+", metavar="FILE", help="capture file, or - for stdin")
+    learn.add_argument("-o", "--output", required=True, metavar="FILE", help="baseline to write")
+    learn.add_argument("--config", metavar="FILE", help="TOML settings (zones, limits, ports)")
+    learn.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    _progress_options(learn)
+    show = bsub.add_parser("show", help="summarise a baseline file")
+    show.add_argument("file", metavar="FILE")
+    show.add_argument("--json", action="store_true", help="print the file's JSON (checked)")
+    diff = bsub.add_parser("diff", help="what changed between two baselines")
+    diff.add_argument("old", metavar="A")
+    diff.add_argument("new", metavar="B")
+    diff.add_argument("--json", action="store_true", help="machine-readable differences")
+
+    inv = sub.add_parser("inventory", help="show an asset inventory")
+    isub = inv.add_subparsers(dest="inventory_command", metavar="ACTION")
+    isub.required = True
+    ishow = isub.add_parser(
+        "show", help="print an inventory (replay --inventory) or a baseline's assets",
+    )  # fmt: skip
+    ishow.add_argument("file", metavar="FILE")
+    fmt = ishow.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="JSON on standard output")
+    fmt.add_argument("--csv", action="store_true", help="CSV on standard output")
+    ishow.add_argument("--wide", action="store_true", help="every identity field, with origin")
+    return parser
+
+
+def _progress_options(cmd: argparse.ArgumentParser) -> None:
+    progress = cmd.add_mutually_exclusive_group()
     progress.add_argument(
         "--progress", dest="progress", action="store_true", default=None,
         help="always show the progress bar",
@@ -76,7 +141,6 @@ def _parser() -> argparse.ArgumentParser:
         "--no-progress", dest="progress", action="store_false",
         help="never show the progress bar (default: only on a terminal)",
     )  # fmt: skip
-    return parser
 
 
 def _open_all(paths: Sequence[str]) -> list[CaptureReader]:
@@ -94,51 +158,217 @@ def _open_all(paths: Sequence[str]) -> list[CaptureReader]:
     return readers
 
 
+def _open_sink(
+    path: str, what: str, opened: list[JsonlSink], *, create_dir: bool = False
+) -> JsonlSink:
+    """A JSON-lines sink; the directory must exist unless it is otsec's default one."""
+    try:
+        if create_dir:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        sink = JsonlSink(path, what=what)
+    except (SinkError, OSError) as exc:
+        for other in opened:
+            other.close()
+        raise UsageError(str(exc) if isinstance(exc, SinkError) else f"{path}: {exc}") from None
+    opened.append(sink)
+    return sink
+
+
 def _replay(args: argparse.Namespace, out: Console, err: Console) -> int:
     settings = config.load(args.config)
-    if args.events == "-" and args.json:
-        raise UsageError("--events - and --json both want standard output; pick one")
+    stdout_users = [o for o, v in (("--events -", args.events), ("--alerts -", args.alerts))
+                    if v == "-"] + (["--json"] if args.json else [])  # fmt: skip
+    if len(stdout_users) > 1:
+        raise UsageError(f"{' and '.join(stdout_users)} all want standard output; pick one")
+    base = store.load(args.baseline) if args.baseline else None
+    alerts_path = args.alerts or (DEFAULT_ALERTS if base is not None else None)
     readers = _open_all(args.files)
-    pipeline = Pipeline(settings)
-    sink = None
-    if args.events:
-        try:
-            sink = JsonlSink(args.events)
-        except SinkError as exc:
-            for reader in readers:
-                reader.close()
-            raise UsageError(str(exc)) from None
-        write = sink.write
-        pipeline.event_handlers.append(lambda t: write(transaction_doc(t)))
-    show_progress = err.is_terminal if args.progress is None else args.progress
+    sinks: list[JsonlSink] = []
     try:
-        if show_progress:
-            _run_with_progress(pipeline, readers, err)
-        else:
-            for reader in readers:
-                pipeline.run(reader)
-        pipeline.close()
-    finally:
+        events = _open_sink(args.events, "events", sinks) if args.events else None
+        alerts = None
+        if alerts_path:
+            alerts = _open_sink(alerts_path, "alerts", sinks, create_dir=not args.alerts)
+    except UsageError:
         for reader in readers:
             reader.close()
-        if sink is not None:
-            sink.close()
-    for report in pipeline.files:
-        for warning in report.warnings:
-            _say(f"warning: {warning}")
-    result = summary.build(pipeline)
-    if sink is not None:
-        if sink.error:
-            _say(f"warning: {sink.error}")
-        result["events"] = {"file": sink.path, "written": sink.written, "dropped": sink.dropped}
+        raise
+    to_stdout = bool(stdout_users)
+    console = err if to_stdout else out
+    alert_sinks: list[Callable[[Alert], None]] = []
+    if alerts is not None:
+        write_alert = alerts.write
+        alert_sinks.append(lambda a: write_alert(alert_doc(a)))
+    if not args.quiet and not args.json:
+        alert_sinks.append(ConsoleAlerts(console))
+    event_sinks: list[Callable[[Transaction], None]] = []
+    if events is not None:
+        write_event = events.write
+        event_sinks.append(lambda t: write_event(transaction_doc(t)))
+    monitor = Monitor(
+        settings, baseline=base, alert_sinks=alert_sinks, event_sinks=event_sinks,
+        vendor=default_vendor(),
+    )  # fmt: skip
+    _run(monitor, readers, args, err, sinks)
+    result = summary.build(monitor.pipeline)
+    result["alerts"] = _alert_summary(monitor, alerts)
+    if events is not None:
+        if events.error:
+            _say(f"warning: {events.error}")
+        result["events"] = {"file": events.path, "written": events.written,
+                            "dropped": events.dropped}  # fmt: skip
+    if alerts is not None and alerts.error:
+        _say(f"warning: {alerts.error}")
+    if args.inventory:
+        _write_json(args.inventory, monitor.inventory_doc(), "inventory")
+        result["inventory"] = {"file": args.inventory,
+                               "assets": len(monitor.inventory.assets)}  # fmt: skip
     if args.json:
         sys.stdout.write(json.dumps(result, sort_keys=False) + "\n")
     else:
-        summary.render(result, err if args.events == "-" else out)
+        summary.render(result, console)
     return EXIT_OK
 
 
-def _run_with_progress(pipeline: Pipeline, readers: list[CaptureReader], err: Console) -> None:
+def _run(
+    monitor: Monitor, readers: list[CaptureReader], args: argparse.Namespace, err: Console,
+    sinks: Sequence[JsonlSink] = (),
+) -> None:  # fmt: skip
+    show_progress = err.is_terminal if args.progress is None else args.progress
+    try:
+        if show_progress:
+            _run_with_progress(monitor, readers, err)
+        else:
+            for reader in readers:
+                monitor.run(reader)
+        monitor.close()
+    finally:
+        for reader in readers:
+            reader.close()
+        for sink in sinks:
+            sink.close()
+    for report in monitor.pipeline.files:
+        for warning in report.warnings:
+            _say(f"warning: {warning}")
+
+
+def _alert_summary(monitor: Monitor, sink: JsonlSink | None) -> dict[str, Any]:
+    by_rule: dict[str, dict[str, int]] = {}
+    for (rule, severity), n in sorted(monitor.alert_counts.items()):
+        by_rule.setdefault(rule, {})[severity] = n
+    out: dict[str, Any] = {
+        "total": sum(monitor.alert_counts.values()),
+        "by_rule": by_rule,
+        "baseline": monitor.baseline.path if monitor.baseline is not None else None,
+    }
+    if sink is not None:
+        out["file"] = sink.path
+        out["written"] = sink.written
+        out["dropped"] = sink.dropped
+    return out
+
+
+def _write_json(path: str, doc: dict[str, Any], what: str) -> None:
+    try:
+        store.save(doc, path)
+    except store.BaselineError as exc:
+        _say(f"warning: {what} not written: {exc}")
+
+
+def _learn(args: argparse.Namespace, out: Console, err: Console) -> int:
+    settings = config.load(args.config)
+    readers = _open_all(args.files)
+    console = err if args.json else out
+    monitor = Monitor(
+        settings, learn=True, alert_sinks=[ConsoleAlerts(console)], vendor=default_vendor()
+    )
+    _run(monitor, readers, args, err)
+    doc = monitor.baseline_doc()
+    store.save(doc, args.output)
+    result = {
+        "baseline": args.output,
+        "packets": monitor.pipeline.packets,
+        "assets": len(doc["assets"]),
+        "edges": len(doc["edges"]),
+        "zone_violations": len(doc["violations"]),
+        "sources": doc["sources"],
+    }
+    if args.json:
+        sys.stdout.write(json.dumps(result) + "\n")
+    else:
+        console.print(
+            f"learned {result['edges']} edges between {result['assets']} assets from "
+            f"{result['packets']:,} packets -> {args.output}"
+        )
+        if doc["violations"]:
+            console.print(
+                f"[yellow]{len(doc['violations'])} edges were not learned: they cross zones "
+                f"without a conduit (see 'violations' in the file)[/]"
+            )
+        console.print(f"review it with: otsec baseline show {args.output}")
+    return EXIT_OK
+
+
+def _baseline_show(args: argparse.Namespace, out: Console) -> int:
+    base = store.load(args.file)
+    if args.json:
+        sys.stdout.write(store.dumps(base.doc))
+    else:
+        baseline_render.render_summary(base.doc, out)
+    return EXIT_OK
+
+
+def _baseline_diff(args: argparse.Namespace, out: Console) -> int:
+    a = store.load(args.old)
+    b = store.load(args.new)
+    d = baseline_diff.diff(a.doc, b.doc)
+    if args.json:
+        sys.stdout.write(json.dumps(baseline_diff.diff_json(d), sort_keys=True) + "\n")
+    else:
+        baseline_diff.render_diff(d, out, args.old, args.new)
+    return EXIT_OK
+
+
+def _inventory_show(args: argparse.Namespace, out: Console) -> int:
+    doc = _load_inventory(args.file)
+    if args.json:
+        inventory_render.to_json(doc, sys.stdout)
+    elif args.csv:
+        inventory_render.to_csv(doc, sys.stdout)
+    else:
+        inventory_render.render_table(doc, out, wide=args.wide)
+    return EXIT_OK
+
+
+def _load_inventory(path: str) -> dict[str, Any]:
+    """An inventory file, or the inventory inside a baseline file."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: corrupt JSON at line {exc.lineno} column {exc.colno}") from None
+    if isinstance(doc, dict) and "otsec_baseline" in doc:
+        base = store.load(path)
+        doc = {
+            "otsec_inventory": 1,
+            "generated": base.doc["learned"].get("last_seen"),
+            "sources": [s["path"] for s in base.doc.get("sources", [])],
+            "assets": base.doc["assets"],
+        }
+    if not isinstance(doc, dict):
+        raise UsageError(f"{path}: not an otsec inventory or baseline file")
+    problems = inventory_render.validate(doc)
+    if problems:
+        raise UsageError(f"{path}: not a valid inventory: {problems[0]}")
+    out: dict[str, Any] = doc
+    return out
+
+
+def _run_with_progress(monitor: Monitor, readers: list[CaptureReader], err: Console) -> None:
+    pipeline = monitor.pipeline
     sizes = [r.size() for r in readers]
     known = all(s is not None for s in sizes)
     columns = [TextColumn("{task.description}"), BarColumn()]
@@ -159,7 +389,7 @@ def _run_with_progress(pipeline: Pipeline, readers: list[CaptureReader], err: Co
                 pos = r.position()
                 bar.update(task, completed=base + (pos or 0), packets=seen + n)
 
-            pipeline.run(reader, tick)
+            monitor.run(reader, tick)
             done += size or 0
             bar.update(task, completed=done, packets=pipeline.packets)
 
@@ -180,8 +410,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "replay":
             return _replay(args, out, err)
+        if args.command == "baseline":
+            if args.baseline_command == "learn":
+                return _learn(args, out, err)
+            if args.baseline_command == "show":
+                return _baseline_show(args, out)
+            return _baseline_diff(args, out)
+        if args.command == "inventory":
+            return _inventory_show(args, out)
         raise UsageError(f"unknown command {args.command}")
-    except (UsageError, CaptureError, config.ConfigError) as exc:
+    except (UsageError, CaptureError, config.ConfigError, store.BaselineError) as exc:
         _say(f"otsec: error: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:

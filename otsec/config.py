@@ -14,6 +14,7 @@ Unknown keys are an error (a typo must not silently leave a default in force).
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -87,6 +88,53 @@ class Dnp3Settings:
     probe: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class DetectionSettings:
+    #: Seconds during which repeats of one rule on one edge are folded into one alert
+    #: (the first is raised at once, the repeats as one aggregate when the window ends).
+    aggregation_window: float = 300.0
+    #: Seconds over which reconnaissance is counted per source.
+    recon_window: float = 600.0
+    #: Distinct host:port pairs one source tries without a conversation (half-open or
+    #: refused connections) within the window: a network scan.
+    scan_targets: int = 8
+    #: Distinct function codes one source sends one server beyond the baseline's within
+    #: the window: a function-code scan.
+    scan_functions: int = 16
+    #: Distinct servers one source sends industrial requests to on edges the baseline
+    #: does not know, within the window: an ICS sweep.
+    scan_servers: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneSpec:
+    """A named IEC 62443 zone: networks (CIDR) and single hosts."""
+
+    name: str
+    networks: tuple[str, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConduitSpec:
+    """Traffic allowed from one zone to another (client zone -> server zone); empty
+    ``protocols``/``ports`` mean any."""
+
+    source: str
+    destination: str
+    protocols: tuple[str, ...] = ()
+    ports: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AllowRule:
+    """Operation classes a source may perform on a target, whatever the baseline says."""
+
+    sources: tuple[str, ...]
+    targets: tuple[str, ...]
+    operations: tuple[str, ...]
+
+
 #: TCP/UDP server ports of industrial protocols (flow orientation, reporting).
 DEFAULT_ICS_PORTS: dict[int, str] = {
     102: "s7comm",
@@ -119,8 +167,12 @@ class Settings:
     modbus: ModbusSettings = field(default_factory=ModbusSettings)
     s7comm: S7commSettings = field(default_factory=S7commSettings)
     dnp3: Dnp3Settings = field(default_factory=Dnp3Settings)
+    detection: DetectionSettings = field(default_factory=DetectionSettings)
     #: Server port -> protocol name for the industrial protocols otsec reports on.
     ics_ports: dict[int, str] = field(default_factory=lambda: dict(DEFAULT_ICS_PORTS))
+    zones: tuple[ZoneSpec, ...] = ()
+    conduits: tuple[ConduitSpec, ...] = ()
+    allow: tuple[AllowRule, ...] = ()
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -130,6 +182,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "modbus": ModbusSettings,
     "s7comm": S7commSettings,
     "dnp3": Dnp3Settings,
+    "detection": DetectionSettings,
 }
 
 
@@ -175,6 +228,15 @@ def load(path: str | Path | None) -> Settings:
                     raise ConfigError(f"{path}: [ics_ports] bad entry {port} = {proto!r}")
                 ports[int(port)] = proto
             settings = replace(settings, ics_ports=ports)
+        elif name == "zones":
+            settings = replace(settings, zones=_zones(values, str(path)))
+        elif name == "conduits":
+            settings = replace(settings, conduits=_conduits(values, str(path)))
+        elif name == "detection" and isinstance(values, dict) and "allow" in values:
+            values = dict(values)
+            allow = _allow(values.pop("allow"), str(path))
+            section = _section(DetectionSettings, name, values, str(path))
+            settings = replace(settings, detection=section, allow=allow)
         elif name in _SECTIONS:
             if not isinstance(values, dict):
                 raise ConfigError(f"{path}: [{name}] must be a table")
@@ -183,4 +245,82 @@ def load(path: str | Path | None) -> Settings:
             )
         else:
             raise ConfigError(f"{path}: unknown section [{name}]")
+    names = {z.name for z in settings.zones}
+    for c in settings.conduits:
+        for zone in (c.source, c.destination):
+            if zone not in names:
+                raise ConfigError(f"{path}: conduit {c.source} -> {c.destination}: no zone {zone}")
     return settings
+
+
+def _strings(value: Any, what: str, path: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{path}: {what} must be a string or a list of strings")
+    return tuple(value)
+
+
+def _networks(value: Any, what: str, path: str) -> tuple[str, ...]:
+    out = []
+    for text in _strings(value, what, path):
+        try:
+            out.append(str(ipaddress.ip_network(text, strict=False)))
+        except ValueError:
+            raise ConfigError(f"{path}: {what}: {text!r} is not an address or network") from None
+    return tuple(out)
+
+
+def _zones(values: Any, path: str) -> tuple[ZoneSpec, ...]:
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: [zones] must hold one table per zone")
+    zones = []
+    for name, body in sorted(values.items()):
+        if not isinstance(body, dict) or set(body) - {"networks", "description"}:
+            raise ConfigError(f"{path}: [zones.{name}] takes networks and description")
+        if "networks" not in body:
+            raise ConfigError(f"{path}: [zones.{name}] needs networks")
+        nets = _networks(body["networks"], f"[zones.{name}] networks", path)
+        desc = body.get("description", "")
+        if not isinstance(desc, str):
+            raise ConfigError(f"{path}: [zones.{name}] description must be a string")
+        zones.append(ZoneSpec(name, nets, desc))
+    return tuple(zones)
+
+
+def _conduits(values: Any, path: str) -> tuple[ConduitSpec, ...]:
+    if not isinstance(values, list):
+        raise ConfigError(f"{path}: conduits must be an array of tables ([[conduits]])")
+    out = []
+    for i, body in enumerate(values, 1):
+        where = f"[[conduits]] #{i}"
+        if not isinstance(body, dict) or set(body) - {"from", "to", "protocols", "ports"}:
+            raise ConfigError(f"{path}: {where} takes from, to, protocols and ports")
+        if not isinstance(body.get("from"), str) or not isinstance(body.get("to"), str):
+            raise ConfigError(f"{path}: {where} needs from and to (zone names)")
+        protocols = _strings(body.get("protocols", []), f"{where} protocols", path)
+        ports = body.get("ports", [])
+        if not isinstance(ports, list) or not all(
+            isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 for p in ports
+        ):
+            raise ConfigError(f"{path}: {where} ports must be a list of port numbers")
+        out.append(ConduitSpec(body["from"], body["to"], protocols, tuple(ports)))
+    return tuple(out)
+
+
+def _allow(values: Any, path: str) -> tuple[AllowRule, ...]:
+    if not isinstance(values, list):
+        raise ConfigError(f"{path}: detection.allow must be an array of tables")
+    out = []
+    for i, body in enumerate(values, 1):
+        where = f"[[detection.allow]] #{i}"
+        if not isinstance(body, dict) or set(body) != {"sources", "targets", "operations"}:
+            raise ConfigError(f"{path}: {where} needs exactly sources, targets and operations")
+        out.append(
+            AllowRule(
+                _networks(body["sources"], f"{where} sources", path),
+                _networks(body["targets"], f"{where} targets", path),
+                _strings(body["operations"], f"{where} operations", path),
+            )
+        )
+    return tuple(out)

@@ -27,10 +27,12 @@ from otsec.capture.decode import (
     TCP,
     UDP,
     decode,
+    ip_text,
+    split_key,
 )
 from otsec.capture.pcapfile import PacketSource
 from otsec.config import Settings
-from otsec.events.types import Transaction
+from otsec.events.types import ENDED, ESTABLISHED, Connection, Transaction
 from otsec.flows.dnp3 import Dnp3App
 from otsec.flows.modbus import ModbusApp
 from otsec.flows.s7comm import S7App
@@ -53,6 +55,7 @@ IT_SERVER_PORTS = frozenset({
 })  # fmt: skip
 
 ProgressCallback = Callable[[int], None]
+LINKTYPE_ETHERNET = 1
 PROGRESS_EVERY = 1 << 16
 
 
@@ -142,6 +145,10 @@ class Pipeline:
         #: Subscribers for rare per-packet facts (the inventory uses ARP).
         self.arp_handlers: list[Callable[[float, tuple[Any, ...]], None]] = []
         self.flow_end_handlers: list[Callable[[Flow, str, float], None]] = []
+        #: Subscribers for flows as conversations (inventory, baseline, detection).
+        self.connection_handlers: list[Callable[[Connection], None]] = []
+        #: Called on every sweep (packet time), e.g. to close aggregation windows.
+        self.tick_handlers: list[Callable[[float], None]] = []
         self.anomaly_handlers: list[Callable[[str, float, Flow | None, str], None]] = []
 
     # -- reporting -------------------------------------------------------------------
@@ -163,6 +170,8 @@ class Pipeline:
         self.anomaly(name, ts, owner if isinstance(owner, Flow) else None, detail)
 
     def _flow_end(self, flow: Flow, reason: str, ts: float) -> None:
+        if self.connection_handlers:
+            self._report(flow, ENDED)
         for handler in self.flow_end_handlers:
             handler(flow, reason, ts)
 
@@ -251,15 +260,17 @@ class Pipeline:
                 if kind == TCP:
                     ent = tcp_get(key)
                     if ent is None or (flags & SYN and ent[0].state == CLOSED):
-                        ent = self._new_flow(ent, TCP, key, flags, ts)
+                        ent = self._new_flow(ent, TCP, key, flags, ts, buf, start, lt)
                     flow, fwd = ent
                     flow.last_ts = ts
                     if fwd:
                         flow.orig_pkts += 1
                         flow.orig_bytes += wirelen
+                        flow.orig_data += seglen
                     else:
                         flow.resp_pkts += 1
                         flow.resp_bytes += wirelen
+                        flow.resp_data += seglen
                     if flags & 7:
                         tcp_control(flow, fwd, flags)
                     if flow.app is not None:
@@ -280,15 +291,17 @@ class Pipeline:
                 elif kind == UDP:
                     ent = udp_get(key)
                     if ent is None:
-                        ent = self._new_flow(None, UDP, key, 0, ts)
+                        ent = self._new_flow(None, UDP, key, 0, ts, buf, start, lt)
                     flow, fwd = ent
                     flow.last_ts = ts
                     if fwd:
                         flow.orig_pkts += 1
                         flow.orig_bytes += wirelen
+                        flow.orig_data += pend - poff
                     else:
                         flow.resp_pkts += 1
                         flow.resp_bytes += wirelen
+                        flow.resp_data += pend - poff
                     if flow.app is not None:
                         apps.packet = npk
                         flow.app.datagram(fwd, buf[poff:pend], ts)
@@ -333,6 +346,53 @@ class Pipeline:
         if self.first_ts is None:
             self.first_ts = ts
         self.flows.sweep(ts)
+        if self.connection_handlers:
+            # flows that outlive a sweep interval; shorter ones are reported when they end
+            started = ts - self.settings.flows.sweep_interval
+            for flow in list(self.flows.active.values()):
+                if not flow.reported and flow.first_ts <= started and flow.conversation:
+                    self._report(flow, ESTABLISHED)
+        for handler in self.tick_handlers:
+            handler(ts)
+
+    def _report(self, flow: Flow, phase: str) -> None:
+        """Tell the connection subscribers about a flow (see :class:`Connection`)."""
+        flow.reported = True
+        fwd_answered = flow.resp_pkts > 0 and (
+            flow.transport != TCP or bool(flow.resp_flags & SYN) or flow.midstream
+        )
+        orig, resp, _op, _rp, vlan = split_key(flow.key)
+        conn = Connection(
+            phase=phase,
+            flow_id=flow.fid,
+            transport=flow.transport_name,
+            client_ip=ip_text(orig),
+            client_port=flow.orig_port,
+            server_ip=ip_text(resp),
+            server_port=flow.resp_port,
+            vlan=vlan,
+            service=flow.service,
+            client_mac=flow.orig_mac,
+            server_mac=flow.resp_mac,
+            first_ts=flow.first_ts,
+            last_ts=flow.last_ts,
+            client_packets=flow.orig_pkts,
+            client_bytes=flow.orig_bytes,
+            server_packets=flow.resp_pkts,
+            server_bytes=flow.resp_bytes,
+            client_data=flow.orig_data,
+            server_data=flow.resp_data,
+            conversation=flow.conversation,
+            answered=fwd_answered,
+            capture=self.apps.capture,
+            flow=flow,
+        )
+        for handler in self.connection_handlers:
+            try:
+                handler(conn)
+            except Exception as exc:  # a consumer's bug must not stop the run
+                detail = f"{type(exc).__name__}: {exc}"[:300]
+                self.anomaly("otsec.sink_error", flow.last_ts, flow, detail)
 
     def _probe(
         self, flow: Flow, fwd: bool, payload: bytes, ts: float, seq: int = 0, flags: int = 0,
@@ -354,11 +414,18 @@ class Pipeline:
             stream.segment(seq, flags, payload, seglen, ts)  # type: ignore[union-attr]
 
     def _new_flow(
-        self, old: tuple[Flow, bool] | None, transport: int, key: bytes, flags: int, ts: float
-    ) -> tuple[Flow, bool]:
+        self, old: tuple[Flow, bool] | None, transport: int, key: bytes, flags: int, ts: float,
+        buf: bytes, start: int, linktype: int,
+    ) -> tuple[Flow, bool]:  # fmt: skip
         if old is not None:
             self.flows.end(old[0], "port_reused", ts)
         ent = self.flows.create(transport, key, flags, ts)
+        if linktype == LINKTYPE_ETHERNET:
+            dst, src = buf[start : start + 6], buf[start + 6 : start + 12]
+            if ent[1]:
+                ent[0].orig_mac, ent[0].resp_mac = src, dst
+            else:
+                ent[0].orig_mac, ent[0].resp_mac = dst, src
         port = ent[0].resp_port
         if port in self._ics_ports:
             self.flows_by_port[port] = self.flows_by_port.get(port, 0) + 1

@@ -5,7 +5,8 @@
     python scripts/build_native.py --check    # exit 1 when the build is missing or stale
 
 The hot modules (the packet loop, capture reading and decoding, flows, reassembly,
-pairing and every dissector) are plain, mypy-strict Python; mypyc turns them into C
+pairing, every dissector, and the inventory, baseline learning and detection that see
+every transaction) are plain, mypy-strict Python; mypyc turns them into C
 extensions that run the same code about 1.7x faster. The sources are copied to a scratch
 folder and compiled there, so nothing is written next to them and an edited source is
 never shadowed by an old build: ``dissectors/_native.py`` loads the compiled modules only
@@ -34,8 +35,12 @@ COMPILED = (
     "otsec/pipeline.py",
     "otsec/capture/*.py",
     "otsec/flows/*.py",
-    "otsec/events/transactions.py",
-    "otsec/events/types.py",
+    "otsec/events/*.py",
+    "otsec/inventory/assets.py",
+    "otsec/inventory/identity.py",
+    "otsec/baseline/learner.py",
+    "otsec/baseline/zones.py",
+    "otsec/detection/*.py",
     "dissectors/*.py",
     "dissectors/*/*.py",
 )

@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.text import Text
 
 from otsec.baseline.render import edge_key, edge_label, edge_sort_key, ranges_text
+from otsec.events.regions import merge_ranges
 from otsec.inventory.render import asset_sort_key, identity_newest, ip_sort_key, service_text
 
 __all__ = [
@@ -54,27 +55,6 @@ EdgeKey = tuple[str, str, str, int]
 
 
 # --- ranges ------------------------------------------------------------------------------
-
-
-def merge_ranges(ranges: Iterable[Sequence[int]]) -> list[list[int]]:
-    """Inclusive integer ranges sorted and merged: overlapping and touching ranges
-    (``[0, 4]`` and ``[5, 9]``) become one. Malformed items (not two integers, or first
-    after last) are ignored."""
-    pairs = sorted(
-        (int(r[0]), int(r[1]))
-        for r in ranges
-        if isinstance(r, list | tuple)
-        and len(r) == 2
-        and all(isinstance(x, int) and not isinstance(x, bool) for x in r)
-        and r[0] <= r[1]
-    )
-    out: list[list[int]] = []
-    for lo, hi in pairs:
-        if out and lo <= out[-1][1] + 1:
-            out[-1][1] = max(out[-1][1], hi)
-        else:
-            out.append([lo, hi])
-    return out
 
 
 def subtract_ranges(

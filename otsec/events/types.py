@@ -9,7 +9,13 @@ records; this module only needs them to carry the protocol-neutral attributes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
+
+
+def isotime(ts: float) -> str:
+    """ISO 8601 in UTC with microseconds: ``2026-01-05T08:00:00.250000Z``."""
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Record(Protocol):
@@ -47,6 +53,16 @@ class Envelope:
     community_id: str
     #: Capture file and packet numbers are per file, 1-based, as Wireshark numbers frames.
     capture: str
+    #: The requester is the flow's responder (e.g. an S7 PLC's download-block job): the
+    #: connection itself runs server_ip:server_port -> client_ip:client_port.
+    swapped: bool = False
+
+    def connection_key(self) -> tuple[str, str, str, int]:
+        """(client, server, transport, server port) of the connection, whichever side
+        requested: the key of the baseline edge the exchange belongs to."""
+        if self.swapped:
+            return (self.server_ip, self.client_ip, self.transport, self.client_port)
+        return (self.client_ip, self.server_ip, self.transport, self.server_port)
 
 
 MATCHED = "matched"
@@ -73,6 +89,16 @@ class Transaction:
     response_packet: int | None
     #: Protocol facts about the connection rather than one message (S7: TSAPs, rack, slot).
     extra: dict[str, Any] | None = None
+    _operation: str | None = None
+
+    @property
+    def operation(self) -> str:
+        """The record's operation class, computed once (every stage after the pipeline
+        asks for it)."""
+        op = self._operation
+        if op is None:
+            op = self._operation = self.record.operation
+        return op
 
     @property
     def ts(self) -> float:
@@ -92,3 +118,51 @@ class Transaction:
     def record(self) -> Any:
         """The record that defines the exchange: the request when there is one."""
         return self.request if self.request is not None else self.response
+
+
+ESTABLISHED = "established"
+ENDED = "ended"
+
+
+@dataclass(slots=True)
+class Connection:
+    """A flow as the stages after the dissectors see it, oriented client -> server.
+
+    Reported once with phase ``established`` when it has proved a real conversation (see
+    :attr:`otsec.flows.table.Flow.conversation`; checked on the periodic sweep), and once
+    with phase ``ended`` when it ends, with its final counters, whether or not it was
+    ever a conversation (probes and scans end as ``conversation=False``).
+    """
+
+    phase: str
+    flow_id: int
+    transport: str
+    client_ip: str
+    client_port: int
+    server_ip: str
+    server_port: int
+    vlan: int
+    #: Protocol bound to the flow (modbus, s7comm, dnp3 ...); None for other flows.
+    service: str | None
+    #: Ethernet addresses from the flow's first frame (b"" when the link has none).
+    client_mac: bytes
+    server_mac: bytes
+    first_ts: float
+    last_ts: float
+    client_packets: int
+    client_bytes: int
+    server_packets: int
+    server_bytes: int
+    #: Payload bytes each side sent.
+    client_data: int
+    server_data: int
+    conversation: bool
+    #: The server answered the connection attempt (SYN-ACK or any packet back).
+    answered: bool
+    capture: str
+    #: The flow itself, for what is computed only on demand (the Community ID).
+    flow: Any = None
+
+    @property
+    def community_id(self) -> str:
+        return str(self.flow.community_id) if self.flow is not None else ""

@@ -136,6 +136,7 @@ class AppContext:
             vlan=flow.vlan,
             community_id=flow.community_id,
             capture=self.capture,
+            swapped=swap,
         )
 
 

@@ -73,13 +73,18 @@ class Flow:
         "last_ts",
         "midstream",
         "orig_bytes",
+        "orig_data",
         "orig_flags",
+        "orig_mac",
         "orig_pkts",
         "orig_port",
         "orig_stream",
         "probing",
+        "reported",
         "resp_bytes",
+        "resp_data",
         "resp_flags",
+        "resp_mac",
         "resp_pkts",
         "resp_port",
         "resp_stream",
@@ -101,6 +106,12 @@ class Flow:
         self.first_ts = self.last_ts = ts
         self.orig_pkts = self.orig_bytes = self.resp_pkts = self.resp_bytes = 0
         self.orig_flags = self.resp_flags = 0
+        #: Payload bytes (TCP segment or UDP datagram contents) each side sent.
+        self.orig_data = self.resp_data = 0
+        #: Ethernet addresses from the flow's first frame (b"" when the link has none).
+        self.orig_mac = self.resp_mac = b""
+        #: The flow was reported as an established conversation (see the pipeline).
+        self.reported = False
         self.state = ESTABLISHED if transport == TCP else UDP_STATE
         self.midstream = False
         self.service: str | None = None
@@ -133,6 +144,19 @@ class Flow:
             o, r, op, rp, _ = split_key(self.key)
             cid = self._community_id = community_id(self.transport, o, r, op, rp)
         return cid
+
+    @property
+    def conversation(self) -> bool:
+        """A real exchange rather than a probe: a UDP flow that carried payload; a TCP flow
+        whose server answered (SYN-ACK, or any packet when the start was not captured) and
+        that carried payload either way. Half-open and connect scans are not."""
+        if not (self.orig_data or self.resp_data):
+            return False
+        if self.transport != TCP:
+            return True
+        if self.resp_flags & SYN and self.resp_flags & ACK:
+            return True
+        return self.midstream and self.resp_pkts > 0
 
     @property
     def state_name(self) -> str:

@@ -14,19 +14,18 @@ content, so the same capture gives byte-identical output.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
 from typing import Any
 
-from otsec.events.types import MATCHED, Transaction
+from otsec.detection.alerts import Alert
+from otsec.detection.rules import SEVERITIES, TECHNIQUES
+from otsec.events.types import MATCHED, Transaction, isotime
 
 SCHEMA_VERSION = "1"
 _OUTCOME = {MATCHED: "success", "unanswered": "unknown", "unsolicited": "unknown",
             "no_response": "unknown", "observed": "unknown"}  # fmt: skip
 
 
-def timestamp(ts: float) -> str:
-    """ISO 8601 in UTC with microseconds: ``2026-01-05T08:00:00.250000Z``."""
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+timestamp = isotime
 
 
 def _event_id(*parts: object) -> str:
@@ -165,3 +164,81 @@ def _protocol_fields(t: Transaction) -> dict[str, Any]:
         if specific:
             out["response"] = specific
     return out
+
+
+def alert_doc(alert: Alert) -> dict[str, Any]:
+    """One ECS alert document: the rule, ATT&CK for ICS, who and where, the triggering
+    transaction's ``ics.*`` fields and both assets' inventory context."""
+    event: dict[str, Any] = {
+        "kind": "alert",
+        "category": ["network", "intrusion_detection"],
+        "type": ["info"],
+        "action": alert.rule.id.removeprefix("otsec."),
+        "dataset": "otsec.alert",
+        "module": "otsec",
+        "severity": SEVERITIES[alert.severity],
+        "id": alert.id,
+    }
+    if alert.first_ts is not None:
+        event["start"] = timestamp(alert.first_ts)
+        event["end"] = timestamp(alert.last_ts if alert.last_ts is not None else alert.ts)
+    source: dict[str, Any] = {"ip": alert.source_ip}
+    if alert.source_mac:
+        source["mac"] = alert.source_mac
+    doc: dict[str, Any] = {
+        "@timestamp": timestamp(alert.ts),
+        "ecs": {"version": "8.11.0"},
+        "event": event,
+        "rule": {
+            "id": alert.rule.id,
+            "name": alert.rule.name,
+            "description": alert.rule.description,
+            "ruleset": "otsec-builtin",
+        },
+        "threat": {
+            "framework": "MITRE ATT&CK for ICS",
+            "technique": {
+                "id": list(alert.techniques),
+                "name": [TECHNIQUES.get(t, t) for t in alert.techniques],
+            },
+        },
+        "message": alert.message,
+        "source": source,
+    }
+    if alert.destination_ip:
+        destination: dict[str, Any] = {"ip": alert.destination_ip}
+        if alert.destination_port is not None:
+            destination["port"] = alert.destination_port
+        doc["destination"] = destination
+    network: dict[str, Any] = {}
+    if alert.protocol:
+        network["protocol"] = alert.protocol
+    if alert.transport:
+        network["transport"] = alert.transport
+    if alert.community_id:
+        network["community_id"] = alert.community_id
+    if network:
+        doc["network"] = network
+    ips = {alert.source_ip}
+    if alert.destination_ip:
+        ips.add(alert.destination_ip)
+    doc["related"] = {"ip": sorted(ips)}
+    ics: dict[str, Any] = {}
+    if alert.transaction is not None:
+        ics = transaction_doc(alert.transaction)["ics"]
+    info: dict[str, Any] = {"severity": alert.severity, "count": alert.count}
+    if alert.subject:
+        info["subject"] = alert.subject
+    if alert.repeat_of:
+        info["repeat_of"] = alert.repeat_of
+    if alert.details:
+        info["details"] = alert.details
+    ics["alert"] = info
+    if alert.source_context:
+        ics["source_asset"] = alert.source_context
+    if alert.destination_context:
+        ics["destination_asset"] = alert.destination_context
+    doc["ics"] = ics
+    if alert.capture:
+        doc["log"] = {"file": {"path": alert.capture}}
+    return doc

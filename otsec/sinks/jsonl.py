@@ -21,8 +21,9 @@ class SinkError(Exception):
 
 
 class JsonlSink:
-    def __init__(self, path: str | Path, *, append: bool = False) -> None:
+    def __init__(self, path: str | Path, *, append: bool = False, what: str = "events") -> None:
         self.path = str(path)
+        self.what = what
         try:
             self._owned = self.path != "-"
             if not self._owned:
@@ -30,7 +31,7 @@ class JsonlSink:
             else:
                 self._file = open(self.path, "a" if append else "w", encoding="utf-8")  # noqa: SIM115
         except OSError as exc:
-            raise SinkError(f"{self.path}: cannot write events ({exc.strerror or exc})") from None
+            raise SinkError(f"{self.path}: cannot write {what} ({exc.strerror or exc})") from None
         self.written = 0
         self.dropped = 0
         self.error: str | None = None
@@ -49,7 +50,7 @@ class JsonlSink:
                 self._file.flush()
                 self._unflushed = 0
         except OSError as exc:
-            self.error = f"{self.path}: write failed ({exc.strerror or exc}); events after "
+            self.error = f"{self.path}: write failed ({exc.strerror or exc}); {self.what} after "
             self.error += f"the first {self.written} are counted, not written"
             self.dropped += 1
 

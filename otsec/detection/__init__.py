@@ -1,0 +1,2 @@
+"""Detection: baseline deviations, policy (authorization, dangerous commands, zones) and
+reconnaissance, turned into aggregated alerts."""

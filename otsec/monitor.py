@@ -1,0 +1,183 @@
+"""The monitor: the pipeline plus the stages after it, wired in their order.
+
+:class:`Monitor` builds a :class:`~otsec.pipeline.Pipeline` and subscribes, in this
+order, the inventory, the detector, the baseline learner (when learning) and the sinks
+to its events (connections, transactions, ARP, sweeps). ``otsec replay`` and
+``otsec baseline learn`` (and, later, live capture) run captures through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from otsec.baseline.learner import Learner
+from otsec.baseline.store import Baseline, BaselineError, new_doc
+from otsec.baseline.zones import ZonePolicy
+from otsec.capture.pcapfile import PacketSource
+from otsec.config import ConduitSpec, Settings, ZoneSpec
+from otsec.detection.alerts import Alert
+from otsec.detection.engine import AllowList, Detector
+from otsec.events.types import Transaction, isotime
+from otsec.inventory.assets import Inventory
+from otsec.pipeline import FileReport, Pipeline, ProgressCallback
+
+AlertSink = Callable[[Alert], None]
+
+
+def default_vendor() -> Callable[[bytes], str | None] | None:
+    """The offline OUI lookup (None when no database is available)."""
+    try:
+        from otsec.inventory.oui import vendor  # noqa: PLC0415 (written alongside)
+    except ImportError:  # pragma: no cover - shipped with the package
+        return None
+    return vendor
+
+
+class Monitor:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        baseline: Baseline | None = None,
+        learn: bool = False,
+        alert_sinks: list[AlertSink] | None = None,
+        event_sinks: list[Callable[[Transaction], None]] | None = None,
+        vendor: Callable[[bytes], str | None] | None = None,
+    ) -> None:
+        settings = settings or Settings()
+        if baseline is not None and not settings.zones:
+            settings = with_policy(settings, baseline.doc.get("policy"))
+        self.settings = settings
+        self.pipeline = pipeline = Pipeline(settings)
+        self.baseline = baseline
+        zones = ZonePolicy(settings.zones, settings.conduits) if settings.zones else None
+        self.inventory = Inventory(
+            vendor=vendor, reference=baseline.assets if baseline is not None else None
+        )
+        self.detector = Detector(
+            baseline,
+            settings.detection,
+            self._alert,
+            context=self.inventory.context,
+            zones=zones,
+            allow=AllowList(settings.allow),
+            learning=learn,
+        )
+        self.inventory.on_change = self.detector.identity_changed
+        self.learner = Learner(zones) if learn else None
+        self.alert_sinks = list(alert_sinks or [])
+        #: (rule id, severity) -> alerts raised (aggregates count once).
+        self.alert_counts: dict[tuple[str, str], int] = {}
+        #: Per capture: path, packets, first and last packet time.
+        self.sources: list[dict[str, Any]] = []
+
+        inv, det = self.inventory, self.detector
+        pipeline.connection_handlers += [inv.connection, det.connection]
+        pipeline.event_handlers += [inv.transaction, det.transaction]
+        pipeline.arp_handlers += [inv.arp, det.arp]
+        pipeline.tick_handlers.append(det.tick)
+        if self.learner is not None:
+            pipeline.connection_handlers.append(self.learner.connection)
+            pipeline.event_handlers.append(self.learner.transaction)
+        pipeline.event_handlers += event_sinks or []
+
+    def _alert(self, alert: Alert) -> None:
+        key = (alert.rule.id, alert.severity)
+        self.alert_counts[key] = self.alert_counts.get(key, 0) + 1
+        for sink in self.alert_sinks:
+            sink(alert)
+
+    def run(self, reader: PacketSource, progress: ProgressCallback | None = None) -> FileReport:
+        p = self.pipeline
+        before = p.packets
+        first_before = p.last_ts
+        report = p.run(reader, progress)
+        if report.packets:
+            first = p.first_ts if before == 0 else None
+            self.sources.append({
+                "path": reader.name,
+                "packets": report.packets,
+                "first": isotime(first if first is not None else first_before),
+                "last": isotime(p.last_ts),
+            })  # fmt: skip
+        else:
+            self.sources.append({"path": reader.name, "packets": 0, "first": None, "last": None})
+        return report
+
+    def close(self) -> None:
+        """End of input: flush flows (their last events) and the alert windows."""
+        self.pipeline.close()
+        self.detector.flush()
+
+    def inventory_doc(self) -> dict[str, Any]:
+        doc = self.inventory.to_doc()
+        doc["sources"] = [s["path"] for s in self.sources]
+        return doc
+
+    def baseline_doc(self) -> dict[str, Any]:
+        """The learned baseline (learning mode)."""
+        assert self.learner is not None, "not learning"
+        learner = self.learner
+        assets = self.inventory_doc()["assets"]
+        graph = learner.graph(assets)
+        edges = [data["edge"] for _c, _s, data in graph.edges(data=True)]
+        violations = [
+            {"client": k[0], "server": k[1], "transport": k[2], "port": k[3],
+             "client_zone": cz, "server_zone": sz, "first_seen": isotime(ts)}
+            for k, (cz, sz, ts) in sorted(learner.violations.items())
+        ]  # fmt: skip
+        p = self.pipeline
+        doc = new_doc(
+            assets,
+            edges,
+            self.sources,
+            isotime(p.first_ts) if p.first_ts is not None else None,
+            isotime(p.last_ts) if p.packets else None,
+            p.packets,
+            violations=violations,
+        )
+        doc["policy"] = policy_doc(self.settings)
+        return doc
+
+
+def policy_doc(settings: Settings) -> dict[str, Any]:
+    """The zones and conduits in force while learning, kept in the baseline so that
+    monitoring with it enforces the same policy (a --config with zones overrides it)."""
+    return {
+        "zones": [
+            {"name": z.name, "networks": list(z.networks), "description": z.description}
+            for z in settings.zones
+        ],
+        "conduits": [
+            {
+                "from": c.source,
+                "to": c.destination,
+                "protocols": list(c.protocols),
+                "ports": list(c.ports),
+            }
+            for c in settings.conduits
+        ],
+    }
+
+
+def with_policy(settings: Settings, policy: Any) -> Settings:
+    """``settings`` with a baseline's zones and conduits (when it has any)."""
+    if not isinstance(policy, dict) or not policy.get("zones"):
+        return settings
+    try:
+        zones = tuple(
+            ZoneSpec(str(z["name"]), tuple(str(n) for n in z["networks"]),
+                     str(z.get("description", "")))
+            for z in policy["zones"]
+        )  # fmt: skip
+        conduits = tuple(
+            ConduitSpec(str(c["from"]), str(c["to"]), tuple(str(p) for p in c.get("protocols", [])),
+                        tuple(int(p) for p in c.get("ports", [])))
+            for c in policy.get("conduits", [])
+        )  # fmt: skip
+        ZonePolicy(zones, conduits)  # the networks must parse
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BaselineError(f"the baseline's zone policy is invalid ({exc})") from None
+    return replace(settings, zones=zones, conduits=conduits)
