@@ -152,6 +152,8 @@ class Dnp3PollSpec:
     select_operate_every: int = 0  # every n-th event poll is followed by SELECT/OPERATE (g12v1)
     direct_operate_every: int = 0  # every n-th event poll is followed by DIRECT OPERATE (g41v2)
     link_status_every: int = 0  # every n-th event poll is preceded by a link status check
+    crob_indices: tuple[int, ...] = tuple(range(8))  # the g12v1 points SELECT/OPERATE picks
+    analog_indices: tuple[int, ...] = tuple(range(4))  # the g41v2 points DIRECT OPERATE picks
     restart_iin_from_us: int = 0  # from then on the outstation reports IIN1.7 until cleared
     encap: Encap = PLAIN
     close_at_end: bool = False  # FIN teardown when the activity ends
@@ -193,10 +195,10 @@ def dnp3_master(ctx: Ctx, spec: Dnp3PollSpec) -> Iterator[Item]:
             restart_cleared = True
         polls += 1
         if spec.select_operate_every and polls % spec.select_operate_every == 0:
-            t = yield from _select_operate(sess, rng, t)
+            t = yield from _select_operate(sess, rng, t, spec.crob_indices)
         if spec.direct_operate_every and polls % spec.direct_operate_every == 0:
             t += rng.randrange(200 * MS, 900 * MS)
-            obj = dnp3.analog_output16(rng.randrange(4), rng.randrange(0, 1000))
+            obj = dnp3.analog_output16(rng.choice(spec.analog_indices), rng.randrange(0, 1000))
             t = yield from sess.request(t, dnp3.FC_DIRECT_OPERATE, obj, obj)
         t_next = start + spec.event_period_us + rng.randrange(-50 * MS, 50 * MS)
         # e.g. the outstation acknowledges the master's confirm after its delayed-ACK timer
@@ -206,9 +208,11 @@ def dnp3_master(ctx: Ctx, spec: Dnp3PollSpec) -> Iterator[Item]:
         yield from conn.close(t, True, rng.randrange(300, 2000), rng.randrange(100, 400))
 
 
-def _select_operate(sess: Dnp3Session, rng: random.Random, t: int) -> Timed:
+def _select_operate(
+    sess: Dnp3Session, rng: random.Random, t: int, indices: tuple[int, ...]
+) -> Timed:
     t += rng.randrange(300 * MS, 1200 * MS)
-    obj = dnp3.crob(rng.randrange(8), rng.choice((0x41, 0x81)), 1000, 0)
+    obj = dnp3.crob(rng.choice(indices), rng.choice((0x41, 0x81)), 1000, 0)
     t = yield from sess.request(t, dnp3.FC_SELECT, obj, obj)
     t += rng.randrange(20 * MS, 80 * MS)
     return (yield from sess.request(t, dnp3.FC_OPERATE, obj, obj))

@@ -128,6 +128,8 @@ class PollSpec:
     jitter_us: int = 30 * MS
     pipeline: bool = False  # a cycle's requests go in one segment, answers in one segment
     writes_every_us: int = 0  # operator writes (FC 5 / FC 6)
+    write_coils: tuple[int, ...] = (0, 1, 4, 5)  # the coils an operator write picks from
+    write_registers: tuple[int, ...] = (8, 9, 12)  # the holding registers it picks from
     bad_read_every: int = 0  # every n-th cycle reads an invalid address (exception 2)
     busy_every: int = 0  # every n-th write is answered "server device busy" (exception 6)
     split_every: int = 0  # every n-th response is cut in two segments
@@ -159,7 +161,7 @@ def poller(ctx: Ctx, spec: PollSpec) -> Iterator[Item]:
                 pdus.append(mb.read_request(mb.READ_HOLDING_REGISTERS, 9000, 2))
             if next_write and t >= next_write:
                 writes += 1
-                pdus.append(_operator_write(rng, writes))
+                pdus.append(_operator_write(rng, writes, spec))
                 next_write += spec.writes_every_us + rng.randrange(0, spec.writes_every_us // 2)
             step = 5 if spec.pipeline else 1  # at most five ADUs share a segment
             groups = [pdus[i : i + step] for i in range(0, len(pdus), step)]
@@ -195,10 +197,10 @@ def poller(ctx: Ctx, spec: PollSpec) -> Iterator[Item]:
             return
 
 
-def _operator_write(rng: random.Random, n: int) -> bytes:
+def _operator_write(rng: random.Random, n: int, spec: PollSpec) -> bytes:
     if n % 2:
-        return mb.write_single_coil(rng.choice((0, 1, 4, 5)), bool(rng.getrandbits(1)))
-    return mb.write_single_register(rng.choice((8, 9, 12)), rng.randrange(300, 900))
+        return mb.write_single_coil(rng.choice(spec.write_coils), bool(rng.getrandbits(1)))
+    return mb.write_single_register(rng.choice(spec.write_registers), rng.randrange(300, 900))
 
 
 def _busy(conn: TcpConn, rng: random.Random, tid: int, unit: int, pdu: bytes, t: int) -> Timed:

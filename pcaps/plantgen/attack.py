@@ -18,7 +18,7 @@ from .act_recon import arp_sweep, ssh_probe, syn_scan
 from .act_s7 import SZL_0011, S7Session
 from .background import http_session
 from .baseline import normal_activities
-from .tcp import Item
+from .tcp import Item, Timed
 from .timeline import MS, SECOND, Ctx
 
 DURATION_US = 240 * SECOND
@@ -100,11 +100,66 @@ def modbus_recon_and_writes(ctx: Ctx, t0: int) -> list[Iterator[Item]]:
     return [recon, writes, control]
 
 
-def _block_bytes(length: int, seed: int) -> bytes:
-    """An MC7 block image: 'pp' header, block type OB, number 1, then code bytes."""
-    head = bytes((0x70, 0x70, 0x01, 0x01, 0x01, 0x08, 0x00, 0x01)) + struct.pack("!I", length)
+def block_bytes(length: int, seed: int, kind: int = 0x08, number: int = 1) -> bytes:
+    """An MC7 block image: 'pp' header, block type (0x08 OB, 0x0C FC ...), number, then
+    code bytes."""
+    head = bytes((0x70, 0x70, 0x01, 0x01, 0x01, kind)) + struct.pack("!HI", number, length)
     body = bytes((seed * 31 + i * 7) & 0xFF for i in range(length - len(head)))
     return head + body
+
+
+def s7_download(
+    sess: S7Session,
+    t: int,
+    who: str,
+    block_type: str,
+    number: int,
+    label: str,
+    block: bytes,
+    mc7_len: int,
+    step: int,
+) -> Timed:
+    """Request download of a block, the CPU pulls it (download block jobs answered with
+    ack-data parts of 200 bytes), download ended, then PI service _INSE activates it.
+    Returns the time of the _INSE answer."""
+    rng = sess.rng
+    plc = sess.conn.s.host.name
+    name = s7.block_filename(block_type, number)
+    ref = sess.ref()
+    yield (t, f"{who}: S7 request download (0x1a) of {label}")
+    t = yield from sess.exchange(
+        t,
+        s7.cotp_dt(s7.request_download_job(ref, name, len(block), mc7_len)),
+        s7.cotp_dt(s7.simple_ack(ref, s7.FUNC_REQUEST_DOWNLOAD)),
+    )
+    chunks = [block[i : i + 200] for i in range(0, len(block), 200)]
+    for i, chunk in enumerate(chunks):
+        t += rng.randrange(5 * MS, 20 * MS)
+        ref = sess.ref()
+        if i == 0:
+            yield (t, f"{plc} pulls the block: S7 download block (0x1b) jobs")
+        req = s7.cotp_dt(s7.download_block_job(ref, name))
+        resp = s7.cotp_dt(s7.download_block_ack(ref, chunk, i == len(chunks) - 1))
+        t = yield from sess.exchange(t, req, resp, from_client=False)
+    t += rng.randrange(5 * MS, 20 * MS)
+    ref = sess.ref()
+    yield (t, f"{plc}: S7 download ended (0x1c)")
+    t = yield from sess.exchange(
+        t,
+        s7.cotp_dt(s7.download_ended_job(ref, name)),
+        s7.cotp_dt(s7.simple_ack(ref, s7.FUNC_DOWNLOAD_ENDED)),
+        from_client=False,
+    )
+    t += step
+    ref = sess.ref()
+    yield (t, f"{who}: S7 PI service _INSE (activate {label})")
+    return (
+        yield from sess.exchange(
+            t,
+            s7.cotp_dt(s7.pi_service_job(ref, "_INSE", [(block_type, number)])),
+            s7.cotp_dt(s7.simple_ack(ref, s7.FUNC_PI_SERVICE)),
+        )
+    )
 
 
 def s7_attack(ctx: Ctx, start_us: int) -> Iterator[Item]:
@@ -121,41 +176,7 @@ def s7_attack(ctx: Ctx, start_us: int) -> Iterator[Item]:
     yield (t, f"{r}: S7 write var DB1.DBB0 (4 bytes)")
     t = yield from sess.write(t, [(s7.VarItem(s7.AREA_DB, 1, 0, 4), b"\x00\x00\x27\x0f")])
     t += step
-    name = s7.block_filename("08", 1)
-    block = _block_bytes(380, 1)
-    ref = sess.ref()
-    yield (t, f"{r}: S7 request download (0x1a) of OB1")
-    t = yield from sess.exchange(
-        t,
-        s7.cotp_dt(s7.request_download_job(ref, name, len(block), 292)),
-        s7.cotp_dt(s7.simple_ack(ref, s7.FUNC_REQUEST_DOWNLOAD)),
-    )
-    chunks = [block[i : i + 200] for i in range(0, len(block), 200)]
-    for i, chunk in enumerate(chunks):
-        t += rng.randrange(5 * MS, 20 * MS)
-        ref = sess.ref()
-        if i == 0:
-            yield (t, "plc-s7-01 pulls the block: S7 download block (0x1b) jobs")
-        req = s7.cotp_dt(s7.download_block_job(ref, name))
-        resp = s7.cotp_dt(s7.download_block_ack(ref, chunk, i == len(chunks) - 1))
-        t = yield from sess.exchange(t, req, resp, from_client=False)
-    t += rng.randrange(5 * MS, 20 * MS)
-    ref = sess.ref()
-    yield (t, "plc-s7-01: S7 download ended (0x1c)")
-    t = yield from sess.exchange(
-        t,
-        s7.cotp_dt(s7.download_ended_job(ref, name)),
-        s7.cotp_dt(s7.simple_ack(ref, s7.FUNC_DOWNLOAD_ENDED)),
-        from_client=False,
-    )
-    t += step
-    ref = sess.ref()
-    yield (t, f"{r}: S7 PI service _INSE (activate OB1)")
-    t = yield from sess.exchange(
-        t,
-        s7.cotp_dt(s7.pi_service_job(ref, "_INSE", [("08", 1)])),
-        s7.cotp_dt(s7.simple_ack(ref, s7.FUNC_PI_SERVICE)),
-    )
+    t = yield from s7_download(sess, t, r, "08", 1, "OB1", block_bytes(380, 1), 292, step)
     t += step
     ref = sess.ref()
     yield (t, f"{r}: S7 PLC stop (0x29)")

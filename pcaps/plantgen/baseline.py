@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 
 from . import modbus as mb
 from . import plant as P
@@ -44,18 +45,43 @@ def _once(item: Item) -> Iterator[Item]:
     yield item
 
 
+# What an operator write or a DNP3 control may pick, per activity name: "coils" and
+# "registers" (Modbus pollers), "crob" (g12v1) and "analog" (g41v2) point indices (DNP3
+# masters). An activity not named picks from the plant's full sets.
+WriteTargets = Mapping[str, Mapping[str, tuple[int, ...]]]
+
+
 def normal_activities(
-    ctx: Ctx, t0: int, duration_us: int, edge_cases: bool, restart_iin: dict[str, int] | None = None
+    ctx: Ctx,
+    t0: int,
+    duration_us: int,
+    edge_cases: bool,
+    restart_iin: dict[str, int] | None = None,
+    write_targets: WriteTargets | None = None,
 ) -> list[Iterator[Item]]:
     """Everything that runs in a normal hour of the plant; ``edge_cases`` adds the one-off
     protocol edge cases of the baseline capture (exact retransmission, exceptions ...).
-    ``restart_iin`` maps an outstation to the time it restarts (IIN1.7 until cleared)."""
+    ``restart_iin`` maps an outstation to the time it restarts (IIN1.7 until cleared);
+    ``write_targets`` narrows the addresses operator writes and DNP3 controls pick."""
     restart_iin = restart_iin or {}
+    targets = write_targets or {}
+
+    def mb_poller(spec: PollSpec) -> Iterator[Item]:
+        picks = targets.get(spec.name, {})
+        coils = picks.get("coils", spec.write_coils)
+        registers = picks.get("registers", spec.write_registers)
+        return poller(ctx, replace(spec, write_coils=coils, write_registers=registers))
+
+    def dnp3_poller(spec: Dnp3PollSpec) -> Iterator[Item]:
+        picks = targets.get(spec.name, {})
+        crob = picks.get("crob", spec.crob_indices)
+        analog = picks.get("analog", spec.analog_indices)
+        return dnp3_master(ctx, replace(spec, crob_indices=crob, analog_indices=analog))
+
     end = t0 + duration_us
     ms = MS
     acts: list[Iterator[Item]] = [
-        poller(
-            ctx,
+        mb_poller(
             PollSpec(
                 "hmi-01/plc-mb-01",
                 P.HMI1,
@@ -70,8 +96,7 @@ def normal_activities(
                 retransmit_cycle=37 if edge_cases else -1,
             ),
         ),
-        poller(
-            ctx,
+        mb_poller(
             PollSpec(
                 "hmi-01/plc-mb-02",
                 P.HMI1,
@@ -84,8 +109,7 @@ def normal_activities(
                 split_every=25 if edge_cases else 0,
             ),
         ),
-        poller(
-            ctx,
+        mb_poller(
             PollSpec(
                 "hmi-02/plc-mb-02",
                 P.HMI2,
@@ -96,8 +120,7 @@ def normal_activities(
                 ((3, 0, 16), (1, 0, 32)),
             ),
         ),
-        poller(
-            ctx,
+        mb_poller(
             PollSpec(
                 "hmi-02/plc-mb-03",
                 P.HMI2,
@@ -114,8 +137,7 @@ def normal_activities(
     ]
     for i, plc in enumerate((P.PLC_MB1, P.PLC_MB2, P.PLC_MB3)):
         acts.append(
-            poller(
-                ctx,
+            mb_poller(
                 PollSpec(
                     f"hist-01/{plc.name}",
                     P.HIST,
@@ -168,8 +190,7 @@ def normal_activities(
     ]
     for i, rtu in enumerate((P.RTU1, P.RTU2, P.RTU3)):
         acts.append(
-            dnp3_master(
-                ctx,
+            dnp3_poller(
                 Dnp3PollSpec(
                     f"fep-01/{rtu.name}",
                     P.DNP_MASTER,
