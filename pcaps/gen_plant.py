@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Deterministic scenario generator for otsec's own sample captures.
 
-    python pcaps/gen_plant.py --all
+    python pcaps/gen_plant.py --all [--out-dir DIR]
     python pcaps/gen_plant.py --scenario NAME --out FILE [--seed N]
     python pcaps/gen_plant.py --scenario bench --packets N --out FILE [--seed N]
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from plantgen.scenarios import DEFAULT_SEEDS, SCENARIOS, build_scenario
+from plantgen.scenarios import DEFAULT_SEEDS, SCENARIOS, build_scenario, capture_path
 
 HERE = Path(__file__).resolve().parent
 
@@ -30,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--all", action="store_true", help="regenerate every committed capture")
     group.add_argument("--scenario", choices=sorted((*SCENARIOS, "bench")))
     parser.add_argument("--out", type=Path, help="output pcap (with --scenario)")
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        help="with --all: write the captures here instead of pcaps/ (same layout: attacks/)",
+    )
     parser.add_argument(
         "--seed", type=int, help="random seed (default: the scenario's own; --all uses those)"
     )
@@ -42,8 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.all:
-        jobs = [(name, HERE / f"{name}.pcap", DEFAULT_SEEDS[name]) for name in SCENARIOS]
+        root = args.out_dir or HERE
+        jobs = [(name, root / capture_path(name), DEFAULT_SEEDS[name]) for name in SCENARIOS]
+        (root / "attacks").mkdir(parents=True, exist_ok=True)
     else:
+        if args.out_dir is not None:
+            parser.error("--out-dir goes with --all")
         if args.out is None:
             parser.error("--scenario needs --out")
         if args.packets < 1:
