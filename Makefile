@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.otsec-installed
 
-.PHONY: setup system-deps native demo test lint typecheck pytest bench pcaps clean
+.PHONY: setup system-deps native demo test lint typecheck pytest bench pcaps baselines clean
 
 setup: system-deps $(STAMP) native
 
@@ -42,6 +42,11 @@ bench: setup
 
 pcaps: setup
 	$(BIN)/python pcaps/gen_plant.py --all
+
+# The committed sample baseline (tests/test_scenarios.py checks it is what learning gives).
+baselines: setup
+	$(BIN)/otsec baseline learn pcaps/plant_baseline.pcap --config baselines/plant.toml \
+	    -o baselines/plant.json --no-progress
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

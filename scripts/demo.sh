@@ -1,39 +1,59 @@
 #!/usr/bin/env bash
-# `make demo`: run otsec on the bundled sample captures.
-# Today: the packet path and Modbus decoding, with one ECS document per transaction in
-# demo-out/; later stages add the baseline, detections and alert files as they land.
+# `make demo`: the main job on the bundled sample captures. Learn the sample plant's
+# baseline from normal traffic, replay a different stretch of normal operation (no
+# alert), replay the attack captures (alerts on the console and in demo-out/alerts.jsonl),
+# and show the inventory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OTSEC=.venv/bin/otsec
 OUT=${OTSEC_DEMO_OUT:-demo-out}
 mkdir -p "$OUT"
+rm -f "$OUT/alerts.jsonl"
 
-shopt -s nullglob
-captures=(pcaps/plant_baseline.pcap pcaps/plant_attack.pcap pcaps/plant_vlan_ipv6.pcap
-          pcaps/modbus_functions.pcap)
-for c in "${captures[@]}"; do
+for c in pcaps/plant_baseline.pcap pcaps/plant_normal.pcap pcaps/plant_attack.pcap; do
     [ -f "$c" ] || { echo "demo: $c is missing (run 'make pcaps')" >&2; exit 2; }
 done
 
-echo "== otsec replay: normal plant traffic =="
-"$OTSEC" replay pcaps/plant_baseline.pcap --events "$OUT/baseline-events.jsonl"
+echo "== 1. learn the baseline from 5 minutes of normal operation (zones: baselines/plant.toml) =="
+"$OTSEC" baseline learn pcaps/plant_baseline.pcap --config baselines/plant.toml \
+    -o "$OUT/plant-baseline.json" --no-progress
+"$OTSEC" baseline show "$OUT/plant-baseline.json"
 echo
-echo "== otsec replay: the same plant during an intrusion =="
-"$OTSEC" replay pcaps/plant_attack.pcap --events "$OUT/attack-events.jsonl"
-echo
-echo "== writes and control operations seen during the intrusion (from $OUT/attack-events.jsonl) =="
-grep -E '"access":"(write|read_write)"|"operation":"(mode_change|restart|program_download|program_upload|control)"' \
-    "$OUT/attack-events.jsonl" | python3 -c '
+echo "== 2. a different stretch of normal operation: no alert expected =="
+"$OTSEC" replay --baseline "$OUT/plant-baseline.json" --alerts "$OUT/normal-alerts.jsonl" \
+    --no-progress --json pcaps/plant_normal.pcap | python3 -c '
 import json, sys
-for line in sys.stdin:
+s = json.load(sys.stdin)
+n, a = s["packets"], s["alerts"]["total"]
+print(f"plant_normal.pcap: {n:,} packets, {a} alerts")'
+echo
+echo "== 3. the attack captures (pcaps/attacks/*.md say what each one does) =="
+for c in pcaps/attacks/*.pcap; do
+    name=$(basename "$c" .pcap)
+    echo "-- $name: $(awk 'NR > 1 && NF { print; exit }' "pcaps/attacks/$name.md")"
+    "$OTSEC" replay --baseline "$OUT/plant-baseline.json" --alerts "$OUT/$name.alerts.jsonl" \
+        --no-progress --json "$c" > "$OUT/$name.summary.json" 2>/dev/null || true
+    python3 - "$OUT/$name.alerts.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
     d = json.loads(line)
-    print(d["@timestamp"], d["source"]["ip"], "->", d["destination"]["ip"],
-          d["event"]["action"], d["ics"]["operation"], d["event"]["outcome"])
-' | head -40
+    a = d["ics"]["alert"]
+    if "repeat_of" in a:
+        continue
+    print(f"   {a['severity'].upper():<8} {d['rule']['name']}: {d['message']}")
+PY
+    cat "$OUT/$name.alerts.jsonl" >> "$OUT/alerts.jsonl"
+done
 echo
-echo "== otsec replay: VLAN-tagged and IPv6 industrial traffic =="
-"$OTSEC" replay pcaps/plant_vlan_ipv6.pcap
-"$OTSEC" replay --json "${captures[@]}" > "$OUT/summary.json"
+echo "== 4. the whole intrusion of plant_attack.pcap, as the console shows it =="
+"$OTSEC" replay --baseline "$OUT/plant-baseline.json" --alerts "$OUT/plant_attack.alerts.jsonl" \
+    --inventory "$OUT/inventory.json" --no-progress pcaps/plant_attack.pcap \
+    | sed -n '/^otsec replay/q;p'
+cat "$OUT/plant_attack.alerts.jsonl" >> "$OUT/alerts.jsonl"
 echo
-echo "demo: machine-readable summary of the captures in $OUT/summary.json; one ECS document"
-echo "      per transaction in $OUT/*-events.jsonl (fields: docs/schema.md)"
+echo "== 5. the asset inventory after the intrusion =="
+"$OTSEC" inventory show "$OUT/inventory.json"
+echo
+echo "demo: $(wc -l < "$OUT/alerts.jsonl") ECS alert documents in $OUT/alerts.jsonl (fields:"
+echo "      docs/schema.md, rules: docs/detections.md); inventory in $OUT/inventory.json"
+echo "      (also: otsec inventory show $OUT/inventory.json --csv)"

@@ -20,8 +20,10 @@ REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "schema.md"
 CAPTURES = sorted((REPO / "pcaps").glob("*.pcap"))
 
-IP_FIELDS = {"source.ip", "destination.ip", "related.ip"}
-DATE_FIELDS = {"@timestamp"}
+IP_FIELDS = {"source.ip", "destination.ip", "related.ip", "ics.alert.details.hosts",
+             "ics.alert.details.devices"}  # fmt: skip
+DATE_FIELDS = {"@timestamp", "event.start", "event.end"}
+PLANT_CONFIG = REPO / "baselines" / "plant.toml"
 _ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|\s*([a-z_]+)\s*\|")
 
 
@@ -62,13 +64,33 @@ def flatten(doc: Any, prefix: str = "") -> Iterator[tuple[str, str, Any]]:
         yield prefix, _type(prefix, doc), doc
 
 
+def alert_files(tmp: Path) -> list[Path]:
+    """Alerts of the sample captures against the baseline learned from plant_baseline."""
+    from otsec.cli import main
+
+    base = tmp / "plant.json"
+    assert main(["baseline", "learn", "--no-progress", "--config", str(PLANT_CONFIG), "-o",
+                 str(base), str(REPO / "pcaps" / "plant_baseline.pcap")]) == 0  # fmt: skip
+    out = tmp / "alerts.jsonl"
+    args = ["replay", "--json", "--baseline", str(base), "--alerts", str(out)]
+    assert main([*args, *map(str, CAPTURES)]) == 0
+    return [out]
+
+
 def emitted(tmp: Path) -> dict[str, tuple[str, Any]]:
-    """Every field of every document the sample captures produce: path -> (type, example)."""
+    """Every field of every document the sample captures produce (transactions and
+    alerts): path -> (type, example)."""
     from otsec.cli import main
 
     out = tmp / "events.jsonl"
     assert main(["replay", "--json", "--events", str(out), *map(str, CAPTURES)]) == 0
     fields: dict[str, tuple[str, Any]] = {}
+    for path in [out, *alert_files(tmp)]:
+        _collect(path, fields)
+    return fields
+
+
+def _collect(out: Path, fields: dict[str, tuple[str, Any]]) -> None:
     with out.open() as f:
         for line in f:
             for path, typ, value in flatten(json.loads(line)):
@@ -77,7 +99,6 @@ def emitted(tmp: Path) -> dict[str, tuple[str, Any]]:
                     fields[path] = (typ, value)
                 elif typ not in seen[0].split("|"):
                     fields[path] = ("|".join(sorted({*seen[0].split("|"), typ})), value)
-    return fields
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +108,7 @@ def fields(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, Any
 
 def test_sample_captures_produce_documents(fields: dict[str, tuple[str, Any]]) -> None:
     assert "ics.modbus.transaction_id" in fields and "event.action" in fields
+    assert "rule.id" in fields and "ics.alert.severity" in fields
 
 
 def test_every_emitted_field_is_documented(fields: dict[str, tuple[str, Any]]) -> None:
@@ -118,6 +140,14 @@ def test_output_is_deterministic(tmp_path: Path) -> None:
         assert main(["replay", "--no-progress", "--events", str(out), *map(str, CAPTURES)]) == 0
         outs.append(out.read_bytes())
     assert outs[0] == outs[1] and outs[0]
+
+
+def test_alerts_are_deterministic(tmp_path: Path) -> None:
+    runs = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        runs.append(alert_files(tmp_path / name)[0].read_bytes())
+    assert runs[0] == runs[1] and runs[0].count(b"\n") > 10
 
 
 if __name__ == "__main__":

@@ -208,34 +208,37 @@ def render_summary(doc: Mapping[str, Any], console: Console) -> None:
             by_role.add_row(Text(role), f"{n:,}")
         console.print(by_role)
 
-    table = Table(title=f"edges ({len(edges):,})", title_justify="left")
-    table.add_column("client -> server", no_wrap=True)
-    table.add_column("service", no_wrap=True)
-    table.add_column("operations")
-    table.add_column("functions")
-    table.add_column("writes")
-    table.add_column("interval", justify="right", no_wrap=True)
-    table.add_column("conns", justify="right")
-    table.add_column("txns", justify="right")
+    console.print(Text(f"edges ({len(edges):,})", style="italic"))
     for edge in edges:
-        client, server, transport, _ = edge_key(edge)
-        ops = edge.get("operations")
-        ops_text = (
-            ", ".join(f"{op} {_count(ops[op])}" for op in sorted(ops))
-            if isinstance(ops, Mapping)
-            else ""
+        console.print(_edge_lines(edge), soft_wrap=False)
+
+
+def _edge_lines(edge: Mapping[str, Any]) -> Text:
+    """One edge as a short block that reads at any terminal width: the edge, its
+    cadence and counts, then its operations, function codes and written ranges."""
+    client, server, transport, _ = edge_key(edge)
+    out = Text()
+    out.append(f"{client} -> {server}", style="bold")
+    out.append(f"  {edge.get('protocol') or transport} {transport}/{edge.get('port', '?')}")
+    interval = interval_text(edge.get("interval"))
+    if interval:
+        out.append(f"  every {interval}", style="cyan")
+    out.append(
+        f"  {_count(edge.get('connections'))} conn, {_count(edge.get('transactions'))} txn",
+        style="dim",
+    )
+    ops = edge.get("operations")
+    if isinstance(ops, Mapping) and ops:
+        out.append(
+            "\n    operations: " + ", ".join(f"{op} {_count(ops[op])}" for op in sorted(ops))
         )
-        table.add_row(
-            Text(f"{client} -> {server}"),
-            Text(f"{edge.get('protocol') or transport} {transport}/{edge.get('port', '?')}"),
-            Text(ops_text),
-            Text(functions_text(edge.get("functions"))),
-            Text(writes_text(edge.get("writes"))),
-            interval_text(edge.get("interval")),
-            _count(edge.get("connections")),
-            _count(edge.get("transactions")),
-        )
-    console.print(table)
+    functions = functions_text(edge.get("functions"))
+    if functions:
+        out.append("\n    functions:  " + functions)
+    writes = writes_text(edge.get("writes")).replace("\n", "; ")
+    if writes:
+        out.append("\n    writes:     " + writes, style="yellow")
+    return out
 
 
 # --- validation --------------------------------------------------------------------------

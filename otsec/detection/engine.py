@@ -343,9 +343,10 @@ class Detector:
         self.run_assets.add(ip)
         if self.learning or not self.judged or not is_asset_address(ip):
             return
+        named = f"{ip} ({mac})" if mac else ip
         self._raise(
-            R.NEW_ASSET, ts, f"New asset {ip}{' (' + mac + ')' if mac else ''} {how}",
-            source_ip=ip, source_mac=mac, capture=capture, transaction=t,
+            R.NEW_ASSET, ts, f"{named} {how}, unknown to the baseline", source_ip=ip,
+            source_mac=mac, capture=capture, transaction=t,
         )  # fmt: skip
 
     def _new_edge(
@@ -353,10 +354,11 @@ class Detector:
         t: Transaction | None,
     ) -> None:  # fmt: skip
         client, server, transport, port = key
-        what = "industrial" if protocol in _ICS_PROTOCOLS else "IT"
+        what = "industrial" if protocol in _ICS_PROTOCOLS else "IT"  # "an IT", "an industrial"
         self._raise(
             R.NEW_EDGE, ts,
-            f"New {what} connection {client} -> {server} {protocol} {transport}/{port}",
+            f"{client} -> {server} {protocol} {transport}/{port}: an {what} connection the "
+            f"baseline does not know",
             source_ip=client, destination_ip=server, destination_port=port, protocol=protocol,
             transport=transport, community_id=where.community_id, capture=where.capture,
             transaction=t,

@@ -83,7 +83,10 @@ def test_two_learnings_give_the_same_file_but_for_the_creation_time(tmp_path: Pa
 
 def test_zone_violations_are_not_learned() -> None:
     settings = Settings(
-        zones=(ZoneSpec("supervisory", ("10.20.1.0/24",)), ZoneSpec("enterprise", ("10.1.0.0/16",))),
+        zones=(
+            ZoneSpec("supervisory", ("10.20.1.0/24",)),
+            ZoneSpec("enterprise", ("10.1.0.0/16",)),
+        ),
         conduits=(ConduitSpec("supervisory", "enterprise", ("dns",)),),
     )
     doc = learn(BASELINE, settings=settings)

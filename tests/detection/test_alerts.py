@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from otsec.config import AllowRule
 from otsec.detection import rules as R
 from otsec.detection.alerts import Aggregator, Alert
 from otsec.detection.engine import AllowList, DistinctWindow
-from otsec.config import AllowRule
 
 
 def _alert(ts: float, subject: str = "write", dst: str = "10.0.0.2") -> Alert:
