@@ -20,19 +20,16 @@ from otsec.config import ConduitSpec, Settings, ZoneSpec
 from otsec.detection.alerts import Alert
 from otsec.detection.engine import AllowList, Detector
 from otsec.events.types import Transaction, isotime
+from otsec.inventory import oui
 from otsec.inventory.assets import Inventory
 from otsec.pipeline import FileReport, Pipeline, ProgressCallback
 
 AlertSink = Callable[[Alert], None]
 
 
-def default_vendor() -> Callable[[bytes], str | None] | None:
-    """The offline OUI lookup (None when no database is available)."""
-    try:
-        from otsec.inventory.oui import vendor  # noqa: PLC0415 (written alongside)
-    except ImportError:  # pragma: no cover - shipped with the package
-        return None
-    return vendor
+def default_vendor() -> Callable[[bytes], str | None]:
+    """The offline OUI lookup (netaddr's IEEE registry, Wireshark's manuf file)."""
+    return oui.vendor
 
 
 class Monitor:
@@ -54,7 +51,8 @@ class Monitor:
         self.baseline = baseline
         zones = ZonePolicy(settings.zones, settings.conduits) if settings.zones else None
         self.inventory = Inventory(
-            vendor=vendor, reference=baseline.assets if baseline is not None else None
+            vendor=vendor if vendor is not None else default_vendor(),
+            reference=baseline.assets if baseline is not None else None,
         )
         self.detector = Detector(
             baseline,

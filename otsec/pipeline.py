@@ -348,15 +348,22 @@ class Pipeline:
         self.flows.sweep(ts)
         if self.connection_handlers:
             # flows that outlive a sweep interval; shorter ones are reported when they end
+            # flows that outlive a sweep interval and are still active; the others are
+            # reported once, when they end
             started = ts - self.settings.flows.sweep_interval
             for flow in list(self.flows.active.values()):
-                if not flow.reported and flow.first_ts <= started and flow.conversation:
+                if (
+                    not flow.reported
+                    and flow.first_ts <= started < flow.last_ts
+                    and flow.conversation
+                ):
                     self._report(flow, ESTABLISHED)
         for handler in self.tick_handlers:
             handler(ts)
 
     def _report(self, flow: Flow, phase: str) -> None:
         """Tell the connection subscribers about a flow (see :class:`Connection`)."""
+        again = flow.reported
         flow.reported = True
         fwd_answered = flow.resp_pkts > 0 and (
             flow.transport != TCP or bool(flow.resp_flags & SYN) or flow.midstream
@@ -386,6 +393,7 @@ class Pipeline:
             answered=fwd_answered,
             capture=self.apps.capture,
             flow=flow,
+            again=again,
         )
         for handler in self.connection_handlers:
             try:

@@ -202,7 +202,8 @@ class Detector:
         self.context = context
         self.zones = zones if zones is not None and zones.active else None
         self.allow = allow or AllowList(())
-        #: Learning: only the zone policy is enforced (there is no baseline yet).
+        #: Learning: only the zone policy and network scans are reported (there is no
+        #: baseline yet; a scan in a capture being learned deserves a look).
         self.learning = learning
         self.known_assets: set[str] = set(self.baseline.assets)
         for client, server, _t, _p in self.baseline.edges:
@@ -225,6 +226,8 @@ class Detector:
         self._scan_tries: dict[str, DistinctWindow] = {}
         self._fc_sweep: dict[tuple[str, str], DistinctWindow] = {}
         self._server_sweep: dict[str, DistinctWindow] = {}
+        #: flow id * 2 + swapped -> (operation, function) pairs already judged clean there.
+        self._clean: dict[int, set[tuple[str, int]]] = {}
 
     # -- events ----------------------------------------------------------------------
 
@@ -242,6 +245,8 @@ class Detector:
         self._asset(ip, ts, sha.hex("-").upper(), "announced itself with ARP", "", None)
 
     def connection(self, c: Connection) -> None:
+        if c.again:  # judged when it was first reported
+            return
         ts = c.first_ts
         if c.client_packets:
             mac = c.client_mac.hex("-").upper() if c.client_mac else None
@@ -266,6 +271,12 @@ class Detector:
 
     def transaction(self, t: Transaction) -> None:
         env = t.envelope
+        rec = t.request
+        fkey = env.flow_id * 2 + (1 if env.swapped else 0)
+        if rec is not None and t.response is not None:
+            clean = self._clean.get(fkey)
+            if clean is not None and (t.operation, rec.function) in clean:
+                return  # this exchange was judged on this flow already: nothing to say
         ts = t.ts
         key = env.connection_key()
         client, server = key[0], key[1]
@@ -285,7 +296,6 @@ class Detector:
         if self.learning:
             return
         known = self.baseline.edges.get(key)
-        rec = t.request
         if not self.judged:
             if rec is not None:
                 op = t.operation
@@ -320,6 +330,20 @@ class Detector:
             self._identity_read(t, key)
         if known is None or rec.function not in known.functions:
             self._sweep(t, key, known)
+        elif (
+            t.response is not None
+            and op in known.operations
+            and op not in CONTROLLED_OPS
+            and op not in _DANGER_OPS
+            and op != "identify"
+        ):
+            # everything about this exchange is known: later ones on this flow are skipped
+            clean = self._clean.get(fkey)
+            if clean is None:
+                if len(self._clean) >= 65536:
+                    self._clean.clear()
+                clean = self._clean[fkey] = set()
+            clean.add((op, rec.function))
 
     def identity_changed(self, ip: str, field: str, old: str, new: str, t: Transaction) -> None:
         """The inventory saw a device report a different identity value."""

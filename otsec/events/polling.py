@@ -2,7 +2,7 @@
 
 A poller repeats the same requests on a cycle (an HMI reads the same registers every
 second). :class:`Cadence` remembers, per request signature (function code and address),
-when that request was last seen, and keeps a bounded sample of the intervals between
+when that request was last seen, and keeps the first :data:`MAX_SAMPLES` intervals between
 repeats. Its median is the edge's typical request interval; the edge counts as polled
 when enough repeats were seen and most of them sit near the median. The inventory uses it
 for the HMI/SCADA and historian roles, the baseline for the edge's interval.
@@ -14,7 +14,8 @@ from collections.abc import Hashable
 
 #: Request signatures tracked per edge (a poll cycle rarely has more).
 MAX_SIGNATURES = 64
-#: Interval samples kept per edge (a ring: the latest ones).
+#: Interval samples kept per edge: the first ones (a poll cycle shows in a few hundred
+#: repeats; stopping there keeps a busy edge's cost per request to one comparison).
 MAX_SAMPLES = 256
 #: Repeats needed before an interval is reported.
 MIN_SAMPLES = 5
@@ -28,10 +29,12 @@ class Cadence:
     def __init__(self) -> None:
         self.last: dict[Hashable, float] = {}
         self.samples: list[float] = []
-        #: Intervals seen in all (the ring keeps the last MAX_SAMPLES).
+        #: Intervals kept (sampling stops at MAX_SAMPLES).
         self.count = 0
 
     def add(self, signature: Hashable, ts: float) -> None:
+        if self.count >= MAX_SAMPLES:  # enough to know the cycle
+            return
         last = self.last
         prev = last.get(signature)
         if prev is None:
@@ -41,12 +44,7 @@ class Cadence:
         last[signature] = ts
         if ts <= prev:
             return
-        interval = ts - prev
-        samples = self.samples
-        if len(samples) < MAX_SAMPLES:
-            samples.append(interval)
-        else:
-            samples[self.count % MAX_SAMPLES] = interval
+        self.samples.append(ts - prev)
         self.count += 1
 
     def median(self) -> float | None:
@@ -66,12 +64,3 @@ class Cadence:
             return False
         near = sum(1 for x in self.samples if 0.5 * median <= x <= 1.5 * median)
         return near >= 0.6 * len(self.samples)
-
-    def merge(self, other: Cadence) -> None:
-        """Fold another edge's samples in (the same edge learned from several runs)."""
-        for x in other.samples:
-            if len(self.samples) < MAX_SAMPLES:
-                self.samples.append(x)
-            else:
-                self.samples[self.count % MAX_SAMPLES] = x
-            self.count += 1

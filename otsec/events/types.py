@@ -162,6 +162,8 @@ class Connection:
     capture: str
     #: The flow itself, for what is computed only on demand (the Community ID).
     flow: Any = None
+    #: The flow was reported before (``established``): only its counters are new.
+    again: bool = False
 
     @property
     def community_id(self) -> str:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from otsec.events.addresses import ip_key, is_asset_address, mac_ecs
-from otsec.events.polling import Cadence
+from otsec.events.polling import MAX_SAMPLES, Cadence
 from otsec.events.ports import service_label
 from otsec.events.types import ENDED, Connection, Envelope, Transaction, isotime
 from otsec.inventory import identity
@@ -56,6 +56,20 @@ _CONTEXT_FIELDS = ("product_name", "model_name", "order_number", "product_code",
 #: (value, protocol, capture file, packet number, packet time)
 Fact = tuple[str, str, str, int | None, float]
 ChangeCallback = Callable[[str, str, str, str, Transaction], None]
+
+
+class _Binding:
+    """What the inventory resolved for one side of one flow (its assets, the operations
+    already recorded, the poll cadence), so that a flow's thousandth transaction costs
+    a few comparisons."""
+
+    __slots__ = ("cadence", "client", "ops", "server")
+
+    def __init__(self) -> None:
+        self.client: Asset | None = None
+        self.server: Asset | None = None
+        self.cadence: Cadence | None = None
+        self.ops: set[str] = set()
 
 
 class Asset:
@@ -133,6 +147,8 @@ class Inventory:
         self._mac_ips: dict[bytes, set[str]] = {}
         self._arp_owner: dict[bytes, str] = {}
         self._rejected: set[str] = set()
+        #: flow id * 2 + swapped -> what the flow's transactions resolved already.
+        self._bound: dict[int, _Binding] = {}
         #: (flow id, swapped) -> the connection facts last read from its transactions.
         self._extras: dict[tuple[int, bool], tuple[Any, ...]] = {}
         self.last_ts = 0.0
@@ -157,12 +173,36 @@ class Inventory:
             if c.capture and c.capture not in self.sources:
                 self.sources.append(c.capture)
         self.last_ts = max(self.last_ts, c.last_ts)
+        assets = self.assets
+        if c.again:  # its addresses, MACs and services came with its first report
+            client = assets.get(c.client_ip) if c.client_packets else None
+            server = assets.get(c.server_ip) if c.server_packets else None
+        else:
+            client, server = self._first_report(c)
+        if client is not None:
+            client.last_ts = max(client.last_ts, c.last_ts)
+        if server is not None:
+            server.last_ts = max(server.last_ts, c.last_ts)
+        if c.phase != ENDED:
+            return
+        if client is not None:
+            client.packets_sent += c.client_packets
+            client.bytes_sent += c.client_bytes
+            client.packets_received += c.server_packets
+            client.bytes_received += c.server_bytes
+        if server is not None:
+            server.packets_sent += c.server_packets
+            server.bytes_sent += c.server_bytes
+            server.packets_received += c.client_packets
+            server.bytes_received += c.client_bytes
+
+    def _first_report(self, c: Connection) -> tuple[Asset | None, Asset | None]:
+        """Addresses, MACs, VLAN and services of a flow reported for the first time."""
         label = service_label(c.transport, c.server_port, c.service)
         service = (c.transport, c.server_port, label)
         client = self.asset(c.client_ip, c.first_ts) if c.client_packets else None
         if client is not None:
             client.seen(c.first_ts)
-            client.last_ts = max(client.last_ts, c.last_ts)
             self._mac(client, c.client_mac)
             if c.vlan:
                 client.vlans.add(c.vlan)
@@ -170,23 +210,12 @@ class Inventory:
                 client.uses.add(service)
         server = self.asset(c.server_ip, c.first_ts) if c.server_packets else None
         if server is not None:
-            server.last_ts = max(server.last_ts, c.last_ts)
             self._mac(server, c.server_mac)
             if c.vlan:
                 server.vlans.add(c.vlan)
             if c.conversation or (c.answered and c.transport == "tcp"):
                 server.services.add(service)
-        if c.phase == ENDED:
-            if client is not None:
-                client.packets_sent += c.client_packets
-                client.bytes_sent += c.client_bytes
-                client.packets_received += c.server_packets
-                client.bytes_received += c.server_bytes
-            if server is not None:
-                server.packets_sent += c.server_packets
-                server.bytes_sent += c.server_bytes
-                server.packets_received += c.client_packets
-                server.bytes_received += c.client_bytes
+        return client, server
 
     def _mac(self, asset: Asset, mac: bytes) -> None:
         if not mac or mac[0] & 1:
@@ -223,32 +252,44 @@ class Inventory:
         ts = t.ts
         proto = t.protocol
         op = t.operation
-        assets = self.assets
-        client = server = None
+        fkey = env.flow_id * 2 + (1 if env.swapped else 0)
+        b = self._bound.get(fkey)
+        if b is None:
+            if len(self._bound) >= 65536:
+                self._bound.clear()
+            b = self._bound[fkey] = _Binding()
+        client = b.client
         if t.request is not None:
-            client = assets.get(env.client_ip) or self.asset(env.client_ip, ts)
-            if client is not None:
-                client.last_ts = max(client.last_ts, ts)
-                if proto not in client.client_protocols:
+            if client is None:
+                client = b.client = self.asset(env.client_ip, ts)
+                if client is not None:
                     client.client_protocols.add(proto)
-                if op not in client.ops:
-                    client.ops.add(op)
-                if op == "identify" and proto == "s7comm":
-                    client.s7_identify = True
-                if op == "read":
                     cadence = client.polls.get(env.server_ip)
                     if cadence is None:
                         cadence = client.polls[env.server_ip] = Cadence()
+                    b.cadence = cadence
+            if client is not None:
+                if ts > client.last_ts:  # noqa: PLR1730 (a compare is cheaper than max())
+                    client.last_ts = ts
+                if op not in b.ops:
+                    b.ops.add(op)
+                    client.ops.add(op)
+                    if op == "identify" and proto == "s7comm":
+                        client.s7_identify = True
+                cadence = b.cadence
+                if op == "read" and cadence is not None and cadence.count < MAX_SAMPLES:
                     rec = t.record
                     cadence.add((rec.function, rec.address), ts)
+        server = b.server
         if t.response is not None:
-            server = assets.get(env.server_ip) or self.asset(env.server_ip, ts)
+            if server is None:
+                server = b.server = self.asset(env.server_ip, ts)
+                if server is not None:
+                    server.server_protocols.add(proto)
             if server is not None:
                 rts = t.response_ts
                 if rts is not None and rts > server.last_ts:
                     server.last_ts = rts
-                if proto not in server.server_protocols:
-                    server.server_protocols.add(proto)
         extra = t.extra
         if op == "identify" or (extra is not None and self._new_extra(env, extra)):
             for side, field, value in identity.facts(t):
@@ -343,22 +384,39 @@ class Inventory:
         }
 
     def context(self, ip: str) -> dict[str, Any] | None:
-        """A short description of an asset for alerts: MAC, vendor, roles, identity."""
+        """A short description of an asset for alerts: MAC, vendor, roles, identity; what
+        this run has not seen (yet) comes from the reference inventory (the baseline's)."""
         a = self.assets.get(ip)
-        if a is None:
+        ref = self.reference.get(ip)
+        if a is None and ref is None:
             return None
-        own, _via = self.own_macs(a)
-        out: dict[str, Any] = {"roles": a.roles()}
-        if own:
-            out["mac"] = mac_ecs(own[0])
-            if self.vendor is not None:
-                vendor = self.vendor(own[0])
-                if vendor:
-                    out["vendor"] = vendor
-        for field in _CONTEXT_FIELDS:
-            value = a.newest(field)
-            if value is not None:
-                out[field] = value
+        out: dict[str, Any] = {}
+        if a is not None:
+            own, _via = self.own_macs(a)
+            out["roles"] = a.roles()
+            if own:
+                out["mac"] = mac_ecs(own[0])
+                if self.vendor is not None:
+                    vendor = self.vendor(own[0])
+                    if vendor:
+                        out["vendor"] = vendor
+            for field in _CONTEXT_FIELDS:
+                value = a.newest(field)
+                if value is not None:
+                    out[field] = value
+        if ref is not None:
+            if not out.get("roles") and isinstance(ref.get("roles"), list):
+                out["roles"] = [str(r) for r in ref["roles"]]
+            macs = ref.get("macs")
+            if "mac" not in out and isinstance(macs, list) and macs:
+                out["mac"] = str(macs[0])
+            if "vendor" not in out and isinstance(ref.get("vendor"), str):
+                out["vendor"] = ref["vendor"]
+            for field in _CONTEXT_FIELDS:
+                if field not in out:
+                    value = self._reference_value(ip, field)
+                    if value is not None:
+                        out[field] = value
         return out
 
     def to_doc(self) -> dict[str, Any]:
