@@ -104,6 +104,9 @@ class DetectionSettings:
     #: Distinct servers one source sends industrial requests to on edges the baseline
     #: does not know, within the window: an ICS sweep.
     scan_servers: int = 4
+    #: Distinct start addresses one source reads on one server, on an edge or with
+    #: function codes the baseline does not know, within the window: an address sweep.
+    scan_addresses: int = 64
 
 
 @dataclass(frozen=True, slots=True)

@@ -226,6 +226,7 @@ class Detector:
         self._scan_tries: dict[str, DistinctWindow] = {}
         self._fc_sweep: dict[tuple[str, str], DistinctWindow] = {}
         self._server_sweep: dict[str, DistinctWindow] = {}
+        self._addr_sweep: dict[tuple[str, str], DistinctWindow] = {}
         #: flow id * 2 + swapped -> (operation, function) pairs already judged clean there.
         self._clean: dict[int, set[tuple[str, int]]] = {}
 
@@ -305,6 +306,8 @@ class Detector:
                         self._dangerous(t, key, command, op, False)
                 if known is None or rec.function not in known.functions:
                     self._sweep(t, key, known)
+                if t.response is not None and op not in _DANGER_OPS:
+                    self._mark_clean(fkey, op, rec.function)
             return
         if known is None and key not in self.run_edges:
             self.run_edges.add(key)
@@ -338,12 +341,15 @@ class Detector:
             and op != "identify"
         ):
             # everything about this exchange is known: later ones on this flow are skipped
-            clean = self._clean.get(fkey)
-            if clean is None:
-                if len(self._clean) >= 65536:
-                    self._clean.clear()
-                clean = self._clean[fkey] = set()
-            clean.add((op, rec.function))
+            self._mark_clean(fkey, op, rec.function)
+
+    def _mark_clean(self, fkey: int, op: str, function: int) -> None:
+        clean = self._clean.get(fkey)
+        if clean is None:
+            if len(self._clean) >= 65536:
+                self._clean.clear()
+            clean = self._clean[fkey] = set()
+        clean.add((op, function))
 
     def identity_changed(self, ip: str, field: str, old: str, new: str, t: Transaction) -> None:
         """The inventory saw a device report a different identity value."""
@@ -487,8 +493,9 @@ class Detector:
         )  # fmt: skip
 
     def _sweep(self, t: Transaction, key: EdgeKey, known: KnownEdge | None) -> None:
-        """Function codes beyond the baseline's on one device, or requests to many devices
-        on unknown edges, within the reconnaissance window."""
+        """Function codes beyond the baseline's on one device, reads of many addresses on
+        an edge the baseline does not know (or with function codes it does not know), or
+        requests to many devices on unknown edges, within the reconnaissance window."""
         s = self.settings
         ts = t.ts
         client, server = key[0], key[1]
@@ -504,6 +511,20 @@ class Detector:
                 f"{client} swept {n} function codes on {server} ({t.protocol})",
                 subject="function_codes", details={"function_codes": fcs.distinct()},
             )  # fmt: skip
+        if t.operation == "read":
+            reads = regions(t.protocol, rec)
+            if reads:
+                window = self._addr_sweep.get((client, server))
+                if window is None:
+                    window = self._addr_sweep[(client, server)] = DistinctWindow(s.recon_window)
+                for _access, space, first, _last in reads:
+                    n = window.add(ts, (space, first))
+                if n >= s.scan_addresses:
+                    self._raise_tx(
+                        R.ICS_SCAN, t, key,
+                        f"{client} read {n} different addresses on {server} ({t.protocol})",
+                        subject="addresses", details={"addresses": n},
+                    )  # fmt: skip
         if known is None and self.judged:
             servers = self._server_sweep.get(client)
             if servers is None:

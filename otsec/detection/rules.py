@@ -88,8 +88,8 @@ IDENTITY_READ = RuleSpec(
 )  # fmt: skip
 ICS_SCAN = RuleSpec(
     "otsec.recon.ics_scan", "Industrial protocol scan", "high", ("T0846", "T0861"),
-    "One source swept function codes on a device or sent industrial requests to many devices "
-    "on edges the baseline does not know, within the reconnaissance window.",
+    "One source swept function codes or addresses on a device, or sent industrial requests "
+    "to many devices on edges the baseline does not know, within the reconnaissance window.",
 )  # fmt: skip
 NETWORK_SCAN = RuleSpec(
     "otsec.recon.network_scan", "Network scan", "high", ("T0846",),

@@ -162,3 +162,50 @@ def test_dangerous_commands_by_protocol(plant: store.Baseline) -> None:
             "program_upload"} <= found["modbus"]  # fmt: skip
     assert {"plc_stop", "program_download", "program_delete"} <= found["s7comm"]
     assert {"cold_restart", "warm_restart", "disable_unsolicited"} <= found["dnp3"]
+
+
+def _modbus_reads(path: Path, client: str, starts: list[int]) -> Path:
+    """A Modbus/TCP session from ``client`` to plc-mb-02: FC 3 reads of 2 registers at
+    each start address, answered."""
+    import struct
+
+    from tests.scapy_util import TcpSession, write_pcap
+
+    s = TcpSession(client, "10.20.1.102", 50123, 502, ts=1_767_700_000.0).handshake()
+    for tid, start in enumerate(starts, 1):
+        s.send(True, struct.pack("!HHHBBHH", tid, 0, 6, 1, 3, start, 2))
+        s.send(False, struct.pack("!HHHBBBHH", tid, 0, 7, 1, 3, 4, 0, 0))
+    s.fin()
+    return write_pcap(path, s.packets)
+
+
+def test_an_address_sweep_is_reconnaissance(plant: store.Baseline, tmp_path: Path) -> None:
+    sweep = _modbus_reads(tmp_path / "sweep.pcap", "10.20.1.77", list(range(0, 400, 4)))
+    _m, alerts = run(sweep, baseline=plant)
+    scans = [a for a in alerts if a.rule.id == "otsec.recon.ics_scan"]
+    assert [a.subject for a in scans if a.repeat_of is None] == ["addresses"]
+    assert scans[0].details["addresses"] == 64
+    # a new poller reading the same few blocks again and again is no sweep
+    poll = _modbus_reads(tmp_path / "poll.pcap", "10.20.1.78", [0, 4, 8] * 40)
+    _m, alerts = run(poll, baseline=plant)
+    assert not [a for a in alerts if a.rule.id == "otsec.recon.ics_scan"]
+
+
+def test_repeats_fold_into_one_aggregate_per_window(plant: store.Baseline, tmp_path: Path) -> None:
+    """A new host repeating an unauthorized write: one alert at once, one aggregate with
+    the count when the window ends."""
+    import struct
+
+    from tests.scapy_util import TcpSession, write_pcap
+
+    s = TcpSession("10.20.1.77", "10.20.1.101", 50200, 502, ts=1_767_700_000.0).handshake()
+    for tid in range(1, 11):
+        s.send(True, struct.pack("!HHHBBHH", tid, 0, 6, 1, 6, 40, tid))
+        s.send(False, struct.pack("!HHHBBHH", tid, 0, 6, 1, 6, 40, tid))
+        s.ts += 5.0
+    s.fin()
+    _m, alerts = run(write_pcap(tmp_path / "w.pcap", s.packets), baseline=plant)
+    writes = [a for a in alerts if a.rule.id == "otsec.policy.unauthorized_operation"]
+    assert [(a.count, a.repeat_of is None) for a in writes] == [(1, True), (9, False)]
+    assert writes[1].repeat_of == writes[0].id
+    assert writes[1].first_ts == writes[0].ts < writes[1].last_ts
