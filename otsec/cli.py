@@ -342,14 +342,7 @@ def _inventory_show(args: argparse.Namespace, out: Console) -> int:
 
 def _load_inventory(path: str) -> dict[str, Any]:
     """An inventory file, or the inventory inside a baseline file."""
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}: corrupt JSON at line {exc.lineno} column {exc.colno}") from None
+    doc = store.read_json(path, "inventory")
     if isinstance(doc, dict) and "otsec_baseline" in doc:
         base = store.load(path)
         doc = {

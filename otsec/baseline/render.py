@@ -36,7 +36,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from otsec.inventory.render import asset_sort_key, format_time, ip_sort_key, validate_asset
+from otsec.inventory.render import (
+    asset_sort_key,
+    format_time,
+    ip_sort_key,
+    is_time,
+    validate_asset,
+)
 
 __all__ = [
     "BASELINE_VERSION",
@@ -256,16 +262,6 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _is_time(value: object) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
-
-
 def _check_ranges(spaces: object, where: str, problems: list[str]) -> None:
     if not isinstance(spaces, dict):
         problems.append(f"{where}: expected an object of address spaces, got {_type_name(spaces)}")
@@ -295,7 +291,7 @@ def validate_edge(edge: object, where: str = "edge") -> list[str]:
     if not _is_int(port) or not 0 <= port <= 65535:
         problems.append(f"{where}.port: expected a port number 0-65535, got {port!r:.30}")
     for key in ("first_seen", "last_seen"):
-        if key in edge and not _is_time(edge[key]):
+        if key in edge and not is_time(edge[key]):
             problems.append(f"{where}.{key}: expected an ISO-8601 timestamp")
     for key in _EDGE_COUNTERS:
         if key in edge and (not _is_int(edge[key]) or edge[key] < 0):
@@ -340,7 +336,7 @@ def validate(doc: object) -> list[str]:
     missing = [k for k in ("created", "learned", "sources", "assets", "edges") if k not in doc]
     if missing:
         problems.append(f"baseline: missing {', '.join(missing)}")
-    if "created" in doc and not _is_time(doc["created"]):
+    if "created" in doc and not is_time(doc["created"]):
         problems.append("created: expected an ISO-8601 timestamp")
     if "learned" in doc:
         learned = doc["learned"]
@@ -348,7 +344,7 @@ def validate(doc: object) -> list[str]:
             problems.append(f"learned: expected an object, got {_type_name(learned)}")
         else:
             for key in ("first_seen", "last_seen"):
-                if learned.get(key) is not None and not _is_time(learned[key]):
+                if learned.get(key) is not None and not is_time(learned[key]):
                     problems.append(f"learned.{key}: expected an ISO-8601 timestamp")
             if "packets" in learned and not _is_int(learned["packets"]):
                 problems.append("learned.packets: expected an integer")

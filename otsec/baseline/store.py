@@ -103,22 +103,28 @@ def to_graph(doc: dict[str, Any]) -> nx.MultiDiGraph[str]:
 # -- files ---------------------------------------------------------------------------
 
 
-def load(path: str | Path) -> Baseline:
-    """Read and check a baseline file; BaselineError with a clear message otherwise."""
+def read_json(path: str | Path, kind: str = "baseline") -> Any:
+    """A JSON file's content; BaselineError naming the file and the problem otherwise."""
     name = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise BaselineError(f"{name}: no such baseline file") from None
+        raise BaselineError(f"{name}: no such {kind} file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BaselineError(f"{name}: cannot read ({exc})") from None
     try:
-        doc = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise BaselineError(
-            f"{name}: not a valid baseline (corrupt JSON at line {exc.lineno} column "
+            f"{name}: not a valid {kind} (corrupt JSON at line {exc.lineno} column "
             f"{exc.colno}: {exc.msg})"
         ) from None
+
+
+def load(path: str | Path) -> Baseline:
+    """Read and check a baseline file; BaselineError with a clear message otherwise."""
+    name = str(path)
+    doc = read_json(path)
     if not isinstance(doc, dict) or "otsec_baseline" not in doc:
         raise BaselineError(f"{name}: not an otsec baseline file (no otsec_baseline version)")
     version = doc["otsec_baseline"]

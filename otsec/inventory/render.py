@@ -412,7 +412,7 @@ def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_time(value: object) -> bool:
+def is_time(value: object) -> bool:
     if not isinstance(value, str):
         return False
     try:
@@ -423,7 +423,7 @@ def _is_time(value: object) -> bool:
 
 
 def _check_time(value: object, where: str, problems: list[str]) -> None:
-    if not _is_time(value):
+    if not is_time(value):
         problems.append(f"{where}: expected an ISO-8601 timestamp, got {value!r:.60}")
 
 
@@ -465,7 +465,7 @@ def _check_identity(value: object, where: str, problems: list[str]) -> None:
                 problems.append(f"{w}[{i}].value: expected a scalar, got {_type_name(e['value'])}")
             elif "packet" in e and e["packet"] is not None and not _is_int(e["packet"]):
                 problems.append(f"{w}[{i}].packet: expected an integer")
-            elif e.get("seen") is not None and not _is_time(e["seen"]):
+            elif e.get("seen") is not None and not is_time(e["seen"]):
                 problems.append(f"{w}[{i}].seen: expected an ISO-8601 timestamp")
 
 
