@@ -70,23 +70,29 @@ CAPTURES = ("pcaps/plant_attack.pcap", "pcaps/s7_functions.pcap", "pcaps/modbus_
 
 
 def _replay(tmp_path: Path, tag: str, pure: bool) -> tuple[dict, bytes]:  # type: ignore[type-arg]
+    """Summary, then events and alerts (against the sample plant's baseline) as bytes."""
     env = {k: v for k, v in os.environ.items() if k != "OTSEC_PURE"}
     if pure:
         env["OTSEC_PURE"] = "1"
     events = tmp_path / f"{tag}.jsonl"
+    alerts = tmp_path / f"{tag}.alerts.jsonl"
     argv = [sys.executable, "-m", "otsec", "replay", "--json", "--no-progress",
-            "--events", str(events), *(str(REPO / c) for c in CAPTURES)]  # fmt: skip
+            "--events", str(events), "--baseline", "baselines/plant.json", "--alerts",
+            str(alerts), *(str(REPO / c) for c in CAPTURES)]  # fmt: skip
     out = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO, check=True)
     summary = json.loads(out.stdout)
     summary["events"].pop("file")
+    summary["alerts"].pop("file")
     for part in (summary, *summary["files"]):
         part.pop("elapsed_s", None)
         part.pop("packets_per_s", None)
-    return summary, events.read_bytes()
+    assert summary["alerts"]["total"] > 10
+    return summary, events.read_bytes() + alerts.read_bytes()
 
 
 def test_compiled_and_plain_python_give_the_same_output(tmp_path: Path) -> None:
-    """The same captures through both: identical summaries and byte-identical events."""
+    """The same captures through both: identical summaries, byte-identical events and
+    alerts."""
     if not _build_current():
         pytest.skip("no current compiled build (make setup builds it)")
     status, pipeline, pdu = _probe()
