@@ -18,6 +18,7 @@ from typing import Any
 
 from dissectors.dnp3 import probe as dnp3_probe
 from otsec.capture.decode import (
+    ACK,
     ACK_NUM,
     ANOMALY,
     ARP,
@@ -44,7 +45,7 @@ from otsec.flows.session import (
     ServiceRegistry,
     StreamCounter,
 )
-from otsec.flows.table import CLOSED, Flow, FlowTable, tcp_control
+from otsec.flows.table import CLOSED, SYN_SENT, Flow, FlowTable, tcp_control
 from otsec.flows.tcp_stream import ReassemblyContext
 
 #: Well-known IT server ports (flow orientation for mid-stream starts and UDP).
@@ -259,8 +260,8 @@ class Pipeline:
                             _, key, _vlan, flags, seq, l4off, poff, pend, seglen = r
                 if kind == TCP:
                     ent = tcp_get(key)
-                    if ent is None or (flags & SYN and ent[0].state == CLOSED):
-                        ent = self._new_flow(ent, TCP, key, flags, ts, buf, start, lt)
+                    if ent is None or (flags & SYN and self._restarted(ent[0], flags, seq)):
+                        ent = self._new_flow(ent, TCP, key, flags, ts, buf, start, lt, seq)
                     flow, fwd = ent
                     flow.last_ts = ts
                     if fwd:
@@ -421,13 +422,25 @@ class Pipeline:
             stream = flow.orig_stream if fwd else flow.resp_stream
             stream.segment(seq, flags, payload, seglen, ts)  # type: ignore[union-attr]
 
+    @staticmethod
+    def _restarted(flow: Flow, flags: int, seq: int) -> bool:
+        """A SYN on a known 5-tuple starts a new connection: after the old one closed, or,
+        as a client's SYN (no ACK) with another initial sequence number, on one past its
+        handshake (the client restarted without a FIN, or a later capture file reuses the
+        5-tuple). A retransmitted SYN keeps its sequence number and stays in the flow."""
+        if flow.state == CLOSED:
+            return True
+        return not flags & ACK and flow.state != SYN_SENT and seq != flow.syn_seq
+
     def _new_flow(
         self, old: tuple[Flow, bool] | None, transport: int, key: bytes, flags: int, ts: float,
-        buf: bytes, start: int, linktype: int,
+        buf: bytes, start: int, linktype: int, seq: int = -1,
     ) -> tuple[Flow, bool]:  # fmt: skip
         if old is not None:
             self.flows.end(old[0], "port_reused", ts)
         ent = self.flows.create(transport, key, flags, ts)
+        if flags & SYN and not flags & ACK:
+            ent[0].syn_seq = seq
         if linktype == LINKTYPE_ETHERNET:
             dst, src = buf[start : start + 6], buf[start + 6 : start + 12]
             if ent[1]:

@@ -114,6 +114,28 @@ def test_port_reuse_after_close_is_a_new_flow(tmp_path: Path) -> None:
     assert [fid for fid, fwd, _ in got.pdus] == [1, 2]
 
 
+def test_a_new_syn_without_a_close_is_a_new_flow(tmp_path: Path) -> None:
+    """A client that restarts (no FIN, no RST) and connects again from the same port: its
+    new SYN carries another initial sequence number, so a new connection begins; a
+    retransmitted SYN (same number) does not end the flow it belongs to."""
+    s = TcpSession("10.1.1.1", "10.1.1.2", 40006, PORT)
+    s.raw(True, "S")
+    s.raw(True, "S")  # the SYN again, as retransmitted: same sequence number
+    s.cseq += 1
+    s.raw(False, "SA")
+    s.sseq += 1
+    s.raw(True, "A")
+    s.send(True, REQS[0]).send(False, RESPS[0])
+    again = TcpSession("10.1.1.1", "10.1.1.2", 40006, PORT, cisn=777777, sisn=888888,
+                       ts=s.ts + 5)  # fmt: skip
+    again.handshake().send(True, REQS[1]).send(False, RESPS[1])
+    pipeline, got = run(write_pcap(tmp_path / "r.pcap", s.packets + again.packets))
+    assert pipeline.flows.created_tcp == 2
+    assert pipeline.flows.ended == {"port_reused": 1, "end_of_input": 1}
+    assert got.bodies(True) == [REQS[0], REQS[1]] and got.bodies(False) == RESPS[:2]
+    assert not got.anomalies
+
+
 def test_idle_flows_time_out_and_full_table_evicts(tmp_path: Path) -> None:
     packets = []
     for i in range(40):

@@ -4,6 +4,8 @@ alerts its expectation file lists), and the committed baseline is what learning 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from collections import Counter
 from pathlib import Path
@@ -93,3 +95,31 @@ def test_the_committed_baseline_is_what_learning_gives(baseline: Path) -> None:
                     fact["source"] = Path(fact["source"]).name
     assert learned == committed, "run: make baselines (see baselines/README.md)"
     assert store.load(COMMITTED).edges
+
+
+def test_one_run_over_every_attack_capture(baseline: Path, tmp_path: Path) -> None:
+    """Several captures in one run: nothing is lost between files, and every command alert
+    of the separate runs is raised (new assets and edges count once per run)."""
+    captures = sorted((PCAPS / "attacks").glob("*.pcap"))
+    alerts = tmp_path / "all.jsonl"
+    args = ["replay", "--no-progress", "--quiet", "--json", "--baseline", str(baseline)]
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main([*args, "--alerts", str(alerts), *map(str, captures)]) == 0
+    summary = json.loads(buf.getvalue())
+    assert summary["reassembly"]["retransmissions"] == 0 and summary["reassembly"]["gaps"] == 0
+    docs = [json.loads(line) for line in alerts.read_text().splitlines()]
+
+    def commands(ds: list[dict[str, Any]]) -> set[tuple[str, str, str, str]]:
+        return {
+            (d["rule"]["id"], d["source"]["ip"], d["destination"]["ip"],
+             d["ics"]["alert"]["subject"])
+            for d in ds
+            if d["rule"]["id"] in ("otsec.policy.dangerous_command",
+                                   "otsec.policy.unauthorized_operation")
+        }  # fmt: skip
+
+    separate: set[tuple[str, str, str, str]] = set()
+    for capture in captures:
+        separate |= commands(replay(baseline, capture, tmp_path))
+    assert commands(docs) == separate and len(separate) >= 8

@@ -91,6 +91,7 @@ class Flow:
         "rkey",
         "service",
         "state",
+        "syn_seq",
         "transport",
     )
 
@@ -112,6 +113,8 @@ class Flow:
         self.orig_mac = self.resp_mac = b""
         #: The flow was reported as an established conversation (see the pipeline).
         self.reported = False
+        #: Sequence number of the originator's SYN (-1: the start was not captured).
+        self.syn_seq = -1
         self.state = ESTABLISHED if transport == TCP else UDP_STATE
         self.midstream = False
         self.service: str | None = None
