@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OTSEC=.venv/bin/otsec
 OUT=${OTSEC_DEMO_OUT:-demo-out}
+export COLUMNS=${COLUMNS:-160}   # rich tables in a pipe or a log: wide enough to read
 mkdir -p "$OUT"
 rm -f "$OUT/alerts.jsonl"
 
@@ -48,7 +49,8 @@ echo
 echo "== 4. the whole intrusion of plant_attack.pcap, as the console shows it =="
 "$OTSEC" replay --baseline "$OUT/plant-baseline.json" --alerts "$OUT/plant_attack.alerts.jsonl" \
     --inventory "$OUT/inventory.json" --no-progress pcaps/plant_attack.pcap \
-    | sed -n '/^otsec replay/q;p'
+    > "$OUT/plant_attack.console.txt"
+sed -n '/^otsec replay/q;p' "$OUT/plant_attack.console.txt"   # the alert lines (the summary follows)
 cat "$OUT/plant_attack.alerts.jsonl" >> "$OUT/alerts.jsonl"
 echo
 echo "== 5. the asset inventory after the intrusion =="
