@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,10 +31,19 @@ from otsec.baseline import diff as baseline_diff
 from otsec.baseline import render as baseline_render
 from otsec.baseline import store
 from otsec.capture.pcapfile import CaptureError, CaptureReader, open_capture
+from otsec.detection import sigma_export
 from otsec.detection.alerts import Alert
+from otsec.detection.sigma import SigmaLoadError, use_offline_attack, validate
 from otsec.events.types import Transaction
 from otsec.inventory import render as inventory_render
-from otsec.monitor import Monitor, default_vendor
+from otsec.monitor import (
+    ATTACK_BUNDLE,
+    PIPELINE,
+    RULES_DIR,
+    Monitor,
+    default_vendor,
+    load_sigma,
+)
 from otsec.sinks.console import ConsoleAlerts
 from otsec.sinks.ecs import alert_doc, transaction_doc
 from otsec.sinks.jsonl import JsonlSink, SinkError
@@ -94,6 +104,11 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--quiet", action="store_true", help="no alert lines on the console (summary only)"
     )
+    replay.add_argument(
+        "--rules", metavar="DIR", action="append",
+        help="evaluate the Sigma rules in DIR (a rule file or folder; repeatable; "
+        "'default' is the pack in rules/)",
+    )  # fmt: skip
     _progress_options(replay)
 
     base = sub.add_parser("baseline", help="learn, show and compare baselines")
@@ -116,6 +131,30 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("old", metavar="A")
     diff.add_argument("new", metavar="B")
     diff.add_argument("--json", action="store_true", help="machine-readable differences")
+
+    rules = sub.add_parser("rules", help="check the Sigma rules")
+    rsub = rules.add_subparsers(dest="rules_command", metavar="ACTION")
+    rsub.required = True
+    check = rsub.add_parser(
+        "check", help="load and validate Sigma rules offline",
+        description="Load the rules with otsec's pipeline and run pySigma's validators "
+        "(ATT&CK tags against the bundled ATT&CK for ICS data); problems as file:line.",
+    )  # fmt: skip
+    check.add_argument("paths", nargs="*", metavar="DIR", help="rule files or folders "
+                       "(default: the pack in rules/)")  # fmt: skip
+    export = rsub.add_parser(
+        "export", help="convert the rules for Elasticsearch (offline)",
+        description="Convert Sigma rules with pySigma's Elasticsearch backends and otsec's "
+        "pipeline (rules/pipelines/otsec.yml); formats include Elastic detection-rule NDJSON "
+        "(siem_rule_ndjson). ATT&CK data comes from rules/attack/, never from the network.",
+    )  # fmt: skip
+    export.add_argument("paths", nargs="*", metavar="DIR", help="rule files or folders "
+                        "(default: the pack in rules/)")  # fmt: skip
+    export.add_argument("--target", required=True, choices=["lucene", "esql", "eql"])
+    export.add_argument("--format", default="default",
+                        help="output format of the target (default: queries; "
+                        "siem_rule_ndjson: detection rules)")  # fmt: skip
+    export.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
 
     inv = sub.add_parser("inventory", help="show an asset inventory")
     isub = inv.add_subparsers(dest="inventory_command", metavar="ACTION")
@@ -205,9 +244,18 @@ def _replay(args: argparse.Namespace, out: Console, err: Console) -> int:
     if events is not None:
         write_event = events.write
         event_sinks.append(lambda t: write_event(transaction_doc(t)))
+    sigma = None
+    if args.rules:
+        paths = [str(RULES_DIR) if r == "default" else r for r in args.rules]
+        try:
+            sigma, problems = load_sigma(paths)
+        except SigmaLoadError as exc:
+            raise UsageError(str(exc)) from None
+        for problem in problems:
+            _say(f"warning: {problem}")
     monitor = Monitor(
         settings, baseline=base, alert_sinks=alert_sinks, event_sinks=event_sinks,
-        vendor=default_vendor(),
+        vendor=default_vendor(), sigma=sigma,
     )  # fmt: skip
     _run(monitor, readers, args, err, sinks)
     result = summary.build(monitor.pipeline)
@@ -329,6 +377,52 @@ def _baseline_diff(args: argparse.Namespace, out: Console) -> int:
     return EXIT_OK
 
 
+def _rules_check(args: argparse.Namespace, out: Console) -> int:
+    """Exit 0 when every rule loads and validates, 1 when there are problems."""
+    paths = args.paths or [str(RULES_DIR)]
+    try:
+        engine, problems = load_sigma(paths)
+        with tempfile.TemporaryDirectory(prefix="otsec-attack-") as cache:
+            use_offline_attack(ATTACK_BUNDLE, cache)
+            problems += validate(paths)
+    except SigmaLoadError as exc:
+        raise UsageError(str(exc)) from None
+    for problem in problems:
+        out.print(problem, highlight=False, soft_wrap=True)
+    by_source: dict[str, int] = {}
+    for rule in engine.rules:
+        product, category, service = rule.logsource
+        key = service or category or product or "any"
+        by_source[key] = by_source.get(key, 0) + 1
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(by_source.items()))
+    out.print(f"{len(engine.rules)} rules loaded ({counts}); {len(problems)} problems")
+    return EXIT_OK if not problems else 1
+
+
+def _rules_export(args: argparse.Namespace) -> int:
+    """One converted rule per line (queries, or NDJSON detection rules)."""
+    paths = args.paths or [str(RULES_DIR)]
+    try:
+        converted, problems = sigma_export.export(
+            paths, PIPELINE, ATTACK_BUNDLE, args.target, args.format
+        )
+    except SigmaLoadError as exc:
+        raise UsageError(str(exc)) from None
+    for problem in problems:
+        _say(f"otsec: rules export: {problem}")
+    text = "".join(line.rstrip("\n") + "\n" for line in converted)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{args.output}: cannot write ({exc.strerror or exc})") from None
+    else:
+        sys.stdout.write(text)
+    _say(f"{len(converted)} rules converted to {args.target} ({args.format}); "
+         f"{len(problems)} problems")  # fmt: skip
+    return EXIT_OK if not problems else 1
+
+
 def _inventory_show(args: argparse.Namespace, out: Console) -> int:
     doc = _load_inventory(args.file)
     if args.json:
@@ -411,6 +505,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _baseline_diff(args, out)
         if args.command == "inventory":
             return _inventory_show(args, out)
+        if args.command == "rules":
+            if args.rules_command == "export":
+                return _rules_export(args)
+            return _rules_check(args, out)
         raise UsageError(f"unknown command {args.command}")
     except (UsageError, CaptureError, config.ConfigError, store.BaselineError) as exc:
         _say(f"otsec: error: {exc}")

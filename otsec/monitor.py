@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from otsec.baseline.learner import Learner
@@ -19,10 +20,14 @@ from otsec.capture.pcapfile import PacketSource
 from otsec.config import ConduitSpec, Settings, ZoneSpec
 from otsec.detection.alerts import Alert
 from otsec.detection.engine import AllowList, Detector
+from otsec.detection.rules import RuleSpec
+from otsec.detection.sigma import CompiledRule, SigmaEngine, load_pipeline, load_rules
 from otsec.events.types import Transaction, isotime
+from otsec.flows.table import Flow
 from otsec.inventory import oui
 from otsec.inventory.assets import Inventory
 from otsec.pipeline import FileReport, Pipeline, ProgressCallback
+from otsec.sinks.ecs import alert_doc, anomaly_doc, transaction_doc
 
 AlertSink = Callable[[Alert], None]
 
@@ -42,6 +47,7 @@ class Monitor:
         alert_sinks: list[AlertSink] | None = None,
         event_sinks: list[Callable[[Transaction], None]] | None = None,
         vendor: Callable[[bytes], str | None] | None = None,
+        sigma: SigmaEngine | None = None,
     ) -> None:
         settings = settings or Settings()
         if baseline is not None and not settings.zones:
@@ -79,6 +85,11 @@ class Monitor:
         if self.learner is not None:
             pipeline.connection_handlers.append(self.learner.connection)
             pipeline.event_handlers.append(self.learner.transaction)
+        self.sigma: SigmaStage | None = None
+        if sigma is not None and sigma.rules and not learn:
+            self.sigma = SigmaStage(sigma, det)
+            pipeline.event_handlers.append(self.sigma.transaction)
+            pipeline.anomaly_handlers.append(self.sigma.anomaly)
         pipeline.event_handlers += event_sinks or []
 
     def _alert(self, alert: Alert) -> None:
@@ -86,9 +97,13 @@ class Monitor:
         self.alert_counts[key] = self.alert_counts.get(key, 0) + 1
         for sink in self.alert_sinks:
             sink(alert)
+        if self.sigma is not None:
+            self.sigma.alert(alert)
 
     def run(self, reader: PacketSource, progress: ProgressCallback | None = None) -> FileReport:
         p = self.pipeline
+        if self.sigma is not None:
+            self.sigma.capture = reader.name
         before = p.packets
         first_before = p.last_ts
         report = p.run(reader, progress)
@@ -179,3 +194,94 @@ def with_policy(settings: Settings, policy: Any) -> Settings:
     except (KeyError, TypeError, ValueError) as exc:
         raise BaselineError(f"the baseline's zone policy is invalid ({exc})") from None
     return replace(settings, zones=zones, conduits=conduits)
+
+
+#: Sigma levels -> otsec severities.
+SIGMA_LEVELS = {"informational": "low", "low": "low", "medium": "medium", "high": "high",
+                "critical": "critical"}  # fmt: skip
+#: The rule pack, its processing pipeline and the ATT&CK for ICS data, beside the package.
+RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
+PIPELINE = RULES_DIR / "pipelines" / "otsec.yml"
+ATTACK_BUNDLE = RULES_DIR / "attack" / "ics-attack.json"
+
+
+class SigmaStage:
+    """Sigma rules over the ECS documents of transactions, anomalies and the built-in
+    alerts; a match is an alert like the built-in ones (aggregated, with context)."""
+
+    def __init__(self, engine: SigmaEngine, detector: Detector) -> None:
+        self.engine = engine
+        self.detector = detector
+        self._specs: dict[str, RuleSpec] = {}
+        self.capture = ""
+
+    def _spec(self, rule: CompiledRule) -> RuleSpec:
+        spec = self._specs.get(rule.id)
+        if spec is None:
+            spec = self._specs[rule.id] = RuleSpec(
+                rule.id, rule.rule.title, SIGMA_LEVELS.get(rule.level, "medium"),
+                rule.techniques, rule.rule.description or "", ruleset="otsec-sigma",
+            )  # fmt: skip
+        return spec
+
+    def transaction(self, t: Transaction) -> None:
+        rules = self.engine.rules_for("ics", t.protocol)
+        if not rules:
+            return
+        doc = transaction_doc(t)
+        env = t.envelope
+        client, server, transport, port = env.connection_key()
+        for rule in rules:
+            self.engine.evaluated += 1
+            if rule.match(doc):
+                spec = self._spec(rule)
+                name = t.record.function_name
+                self.detector.raise_alert(Alert(
+                    rule=spec, severity=spec.severity, techniques=spec.techniques, ts=t.ts,
+                    message=f"{client} -> {server} {t.protocol} {name} (Sigma: {spec.name})",
+                    source_ip=client, destination_ip=server, destination_port=port,
+                    protocol=t.protocol, transport=transport, community_id=env.community_id,
+                    transaction=t, capture=env.capture,
+                    packet=t.request_packet or t.response_packet,
+                ))  # fmt: skip
+
+    def anomaly(self, name: str, ts: float, flow: Flow | None, detail: str) -> None:
+        doc = anomaly_doc(name, ts, detail, self.capture, flow)
+        service = doc.get("network", {}).get("protocol")
+        for rule in self.engine.matches(doc, "anomaly", service):
+            spec = self._spec(rule)
+            src = doc.get("source", {}).get("ip", "")
+            dst = doc.get("destination", {})
+            self.detector.raise_alert(Alert(
+                rule=spec, severity=spec.severity, techniques=spec.techniques, ts=ts,
+                message=f"{name}" + (f" ({detail})" if detail else "")
+                + (f" on {src} -> {dst.get('ip')}" if src else "") + f" (Sigma: {spec.name})",
+                source_ip=src, destination_ip=dst.get("ip", ""),
+                destination_port=dst.get("port"), protocol=service,
+                transport=doc.get("network", {}).get("transport"),
+                community_id=doc.get("network", {}).get("community_id"),
+                subject=name, details={"anomaly": name}, capture=self.capture,
+            ))  # fmt: skip
+
+    def alert(self, alert: Alert) -> None:
+        if alert.rule.ruleset != "otsec-builtin" or alert.repeat_of is not None:
+            return
+        doc = alert_doc(alert)
+        for rule in self.engine.matches(doc, "baseline", None):
+            spec = self._spec(rule)
+            self.detector.raise_alert(Alert(
+                rule=spec, severity=spec.severity, techniques=spec.techniques, ts=alert.ts,
+                message=f"{alert.message} (Sigma: {spec.name})", source_ip=alert.source_ip,
+                destination_ip=alert.destination_ip, destination_port=alert.destination_port,
+                protocol=alert.protocol, transport=alert.transport,
+                community_id=alert.community_id, subject=alert.rule.id,
+                transaction=alert.transaction, capture=alert.capture, packet=alert.packet,
+            ))  # fmt: skip
+
+
+def load_sigma(paths: list[str | Path], variables: dict[str, list[str]] | None = None
+               ) -> tuple[SigmaEngine, list[str]]:  # fmt: skip
+    """The rule pack(s) compiled with otsec's pipeline; problems as 'file:line: ...'."""
+    pipeline = load_pipeline(PIPELINE, variables)
+    report = load_rules(paths, pipeline)
+    return SigmaEngine(report.rules), report.errors

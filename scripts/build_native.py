@@ -40,7 +40,9 @@ COMPILED = (
     "otsec/inventory/identity.py",
     "otsec/baseline/learner.py",
     "otsec/baseline/zones.py",
-    "otsec/detection/*.py",
+    "otsec/detection/alerts.py",
+    "otsec/detection/engine.py",
+    "otsec/detection/rules.py",
     "dissectors/*.py",
     "dissectors/*/*.py",
 )

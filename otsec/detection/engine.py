@@ -604,6 +604,11 @@ class Detector:
         )
         self.aggregator.add(alert)
 
+    def raise_alert(self, alert: Alert) -> None:
+        """An alert from another detection (a Sigma rule): aggregated and enriched like the
+        built-in ones."""
+        self.aggregator.add(alert)
+
     def _emit(self, alert: Alert) -> None:
         """An alert leaves the aggregator: add both assets' inventory context (only now,
         so repeats folded into a window never pay for it)."""

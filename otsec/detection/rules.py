@@ -22,6 +22,8 @@ class RuleSpec:
     severity: str
     techniques: tuple[str, ...]
     description: str
+    #: ``otsec-builtin`` for these rules, ``otsec-sigma`` for rules from rules/.
+    ruleset: str = "otsec-builtin"
 
 
 #: ATT&CK for ICS technique id -> name (those the rules use).

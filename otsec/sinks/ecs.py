@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from otsec.capture.decode import ip_text, split_key
 from otsec.detection.alerts import Alert
 from otsec.detection.rules import SEVERITIES, TECHNIQUES
 from otsec.events.types import MATCHED, Transaction, isotime
+from otsec.flows.table import Flow
 
 SCHEMA_VERSION = "1"
 _OUTCOME = {MATCHED: "success", "unanswered": "unknown", "unsolicited": "unknown",
@@ -182,7 +184,7 @@ def alert_doc(alert: Alert) -> dict[str, Any]:
     if alert.first_ts is not None:
         event["start"] = timestamp(alert.first_ts)
         event["end"] = timestamp(alert.last_ts if alert.last_ts is not None else alert.ts)
-    source: dict[str, Any] = {"ip": alert.source_ip}
+    source: dict[str, Any] = {"ip": alert.source_ip} if alert.source_ip else {}
     if alert.source_mac:
         source["mac"] = alert.source_mac
     doc: dict[str, Any] = {
@@ -193,7 +195,7 @@ def alert_doc(alert: Alert) -> dict[str, Any]:
             "id": alert.rule.id,
             "name": alert.rule.name,
             "description": alert.rule.description,
-            "ruleset": "otsec-builtin",
+            "ruleset": alert.rule.ruleset,
         },
         "threat": {
             "framework": "MITRE ATT&CK for ICS",
@@ -203,8 +205,9 @@ def alert_doc(alert: Alert) -> dict[str, Any]:
             },
         },
         "message": alert.message,
-        "source": source,
     }
+    if source:
+        doc["source"] = source
     if alert.destination_ip:
         destination: dict[str, Any] = {"ip": alert.destination_ip}
         if alert.destination_port is not None:
@@ -219,10 +222,9 @@ def alert_doc(alert: Alert) -> dict[str, Any]:
         network["community_id"] = alert.community_id
     if network:
         doc["network"] = network
-    ips = {alert.source_ip}
-    if alert.destination_ip:
-        ips.add(alert.destination_ip)
-    doc["related"] = {"ip": sorted(ips)}
+    ips = {ip for ip in (alert.source_ip, alert.destination_ip) if ip}
+    if ips:
+        doc["related"] = {"ip": sorted(ips)}
     ics: dict[str, Any] = {}
     if alert.transaction is not None:
         ics = transaction_doc(alert.transaction)["ics"]
@@ -241,4 +243,43 @@ def alert_doc(alert: Alert) -> dict[str, Any]:
     doc["ics"] = ics
     if alert.capture:
         doc["log"] = {"file": {"path": alert.capture}}
+    return doc
+
+
+def anomaly_doc(
+    name: str, ts: float, detail: str, capture: str, flow: Flow | None = None
+) -> dict[str, Any]:
+    """One ECS document per protocol anomaly (``event.dataset: otsec.anomaly``): what
+    Sigma rules of category ``anomaly`` look at."""
+    protocol = name.split(".", 1)[0]
+    doc: dict[str, Any] = {
+        "@timestamp": timestamp(ts),
+        "ecs": {"version": "8.11.0"},
+        "event": {
+            "kind": "event",
+            "category": ["network"],
+            "type": ["info"],
+            "action": name,
+            "dataset": "otsec.anomaly",
+            "module": "otsec",
+            "id": _event_id(name, ts, capture, detail, flow.fid if flow is not None else 0),
+        },
+    }
+    if flow is not None:
+        o, r, op, rp, _vlan = split_key(flow.key)
+        doc["source"] = {"ip": ip_text(o), "port": op}
+        doc["destination"] = {"ip": ip_text(r), "port": rp}
+        network = {"transport": flow.transport_name, "community_id": flow.community_id}
+        if flow.service:
+            network["protocol"] = flow.service
+        doc["network"] = network
+        doc["related"] = {"ip": sorted({ip_text(o), ip_text(r)})}
+    elif protocol in ("modbus", "s7comm", "dnp3"):
+        doc["network"] = {"protocol": protocol}
+    anomaly: dict[str, Any] = {"name": name}
+    if detail:
+        anomaly["detail"] = detail
+    doc["ics"] = {"anomaly": anomaly}
+    if capture:
+        doc["log"] = {"file": {"path": capture}}
     return doc

@@ -1,0 +1,468 @@
+"""Sigma rules inside the monitor: pySigma parses, otsec evaluates.
+
+pySigma reads the rule files (YAML, modifiers, ``1 of``/``all of`` expansion, value
+placeholders) and applies otsec's processing pipeline (``rules/pipelines/otsec.yml``: the
+rules' field names mapped onto the fields of otsec's ECS documents, plus the conditions
+that tie a logsource to its documents). :func:`compile_rule` turns each rule's condition
+tree into a Python predicate once; :class:`SigmaEngine` runs the predicates of the rules
+whose logsource fits a document over that document, the same ECS document the SIEM
+receives, so a rule means the same in the sensor and in the SIEM.
+
+Matching follows Sigma: strings compare case-insensitively (``|cased`` keeps case),
+wildcards ``*`` and ``?``, ``|re`` is a case-sensitive regular expression searched in the
+value, ``|cidr`` network containment, ``|gt``/``|gte``/``|lt``/``|lte`` numeric
+comparison (numbers written as text are compared as numbers), ``|exists``, ``null`` for
+a missing field. A field holding a list matches when any element does. Rule problems are
+collected with their file and line; the other rules still load.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sigma.collection import SigmaCollection
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionNOT,
+    ConditionOR,
+    ConditionValueExpression,
+)
+from sigma.data import mitre_attack
+from sigma.exceptions import SigmaError
+from sigma.plugins import InstalledSigmaPlugins
+from sigma.processing.pipeline import ProcessingPipeline
+from sigma.rule import SigmaRule
+from sigma.types import (
+    CompareOperators,
+    SigmaBool,
+    SigmaCasedString,
+    SigmaCIDRExpression,
+    SigmaCompareExpression,
+    SigmaExists,
+    SigmaFieldReference,
+    SigmaNull,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+    SpecialChars,
+)
+from sigma.validation import SigmaValidator
+from sigma.validators.base import SigmaRuleValidator
+
+Doc = dict[str, Any]
+Predicate = Callable[[Doc], bool]
+
+
+class SigmaLoadError(Exception):
+    """A rule or pipeline cannot be used (message names the file and line)."""
+
+
+@dataclass(slots=True)
+class CompiledRule:
+    rule: SigmaRule
+    path: str
+    match: Predicate
+    #: logsource (product, category, service) the rule applies to.
+    logsource: tuple[str | None, str | None, str | None]
+    techniques: tuple[str, ...] = ()
+    tactics: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return str(self.rule.id) if self.rule.id else self.rule.title
+
+    @property
+    def level(self) -> str:
+        return self.rule.level.name.lower() if self.rule.level else "medium"
+
+
+@dataclass(slots=True)
+class LoadReport:
+    rules: list[CompiledRule] = field(default_factory=list)
+    #: "file:line: message" per problem.
+    errors: list[str] = field(default_factory=list)
+
+
+# -- field access --------------------------------------------------------------------
+
+
+def _values(doc: Doc, path: str) -> list[Any] | None:
+    """The values at a dotted path (a flat key first); None when absent. Lists at any
+    step are walked into."""
+    if path in doc:
+        v = doc[path]
+        return v if isinstance(v, list) else [v]
+    current: list[Any] = [doc]
+    for part in path.split("."):
+        nxt: list[Any] = []
+        for item in current:
+            if isinstance(item, dict) and part in item:
+                v = item[part]
+                if isinstance(v, list):
+                    nxt.extend(v)
+                else:
+                    nxt.append(v)
+        if not nxt:
+            return None
+        current = nxt
+    return current
+
+
+def _any(path: str, test: Callable[[Any], bool]) -> Predicate:
+    def match(doc: Doc) -> bool:
+        values = _values(doc, path)
+        if values is None:
+            return False
+        return any(test(v) for v in values)
+
+    return match
+
+
+# -- leaves --------------------------------------------------------------------------
+
+
+def _as_number(v: Any) -> float | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int | float):
+        return float(v)
+    if isinstance(v, str):
+        try:
+            return float(v.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _string_test(value: SigmaString) -> Callable[[Any], bool]:
+    cased = isinstance(value, SigmaCasedString)
+    if value.contains_special():
+        pattern = "".join(
+            ".*" if p is SpecialChars.WILDCARD_MULTI
+            else "." if p is SpecialChars.WILDCARD_SINGLE
+            else re.escape(str(p))
+            for p in value.s
+        )  # fmt: skip
+        rx = re.compile(pattern, re.DOTALL if cased else re.DOTALL | re.IGNORECASE)
+        return lambda v: not isinstance(v, dict | list) and rx.fullmatch(_text(v)) is not None
+    text = value.to_plain()
+    if cased:
+        return lambda v: not isinstance(v, dict | list) and _text(v) == text
+    folded = text.casefold()
+    number = _as_number(text)
+
+    def test(v: Any) -> bool:
+        if isinstance(v, bool):
+            return text.casefold() == str(v).casefold()
+        if isinstance(v, int | float):
+            return number is not None and float(v) == number
+        return isinstance(v, str) and v.casefold() == folded
+
+    return test
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def _leaf(path: str, value: Any, where: str) -> Predicate:
+    if isinstance(value, SigmaNull):
+        return lambda doc: _values(doc, path) in (None, [None])
+    if isinstance(value, SigmaExists):
+        present = value.exists
+        return lambda doc: (_values(doc, path) is not None) == present
+    if isinstance(value, SigmaBool):
+        b = value.boolean
+        return _any(path, lambda v: v is b)
+    if isinstance(value, SigmaNumber):
+        n = float(value.number)
+        return _any(path, lambda v: _as_number(v) == n)
+    if isinstance(value, SigmaCompareExpression):
+        n = float(value.number.number)
+        op = value.op
+        if op == CompareOperators.GT:
+            return _any(path, lambda v: (x := _as_number(v)) is not None and x > n)
+        if op == CompareOperators.GTE:
+            return _any(path, lambda v: (x := _as_number(v)) is not None and x >= n)
+        if op == CompareOperators.LT:
+            return _any(path, lambda v: (x := _as_number(v)) is not None and x < n)
+        return _any(path, lambda v: (x := _as_number(v)) is not None and x <= n)
+    if isinstance(value, SigmaRegularExpression):
+        flags = 0
+        for flag in value.flags:
+            flags |= {
+                SigmaRegularExpressionFlag.IGNORECASE: re.IGNORECASE,
+                SigmaRegularExpressionFlag.MULTILINE: re.MULTILINE,
+                SigmaRegularExpressionFlag.DOTALL: re.DOTALL,
+            }[flag]
+        rx = re.compile(value.regexp.to_plain(), flags)
+        return _any(
+            path, lambda v: not isinstance(v, dict | list) and rx.search(_text(v)) is not None
+        )
+    if isinstance(value, SigmaCIDRExpression):
+        net = value.network
+
+        def inside(v: Any) -> bool:
+            try:
+                return ipaddress.ip_address(str(v)) in net
+            except ValueError:
+                return False
+
+        return _any(path, inside)
+    if isinstance(value, SigmaFieldReference):
+        other = value.field
+        return lambda doc: (
+            (a := _values(doc, path)) is not None
+            and (b := _values(doc, other)) is not None
+            and any(x == y for x in a for y in b)
+        )
+    if isinstance(value, SigmaString):
+        if value.contains_placeholder():
+            raise SigmaLoadError(f"{where}: placeholder {value} has no value (pipeline vars)")
+        return _any(path, _string_test(value))
+    raise SigmaLoadError(f"{where}: value type {type(value).__name__} is not supported")
+
+
+def _keyword(value: Any, where: str) -> Predicate:
+    """A value without a field: matches when any string value of the document does."""
+    if not isinstance(value, SigmaString):
+        raise SigmaLoadError(f"{where}: keyword of type {type(value).__name__} not supported")
+    test = _string_test(value)
+
+    def walk(v: Any) -> bool:
+        if isinstance(v, dict):
+            return any(walk(x) for x in v.values())
+        if isinstance(v, list):
+            return any(walk(x) for x in v)
+        return test(v)
+
+    return walk
+
+
+def compile_condition(node: Any, where: str) -> Predicate:
+    """A pySigma condition tree as one predicate."""
+    if isinstance(node, ConditionAND):
+        parts = [compile_condition(a, where) for a in node.args]
+        return lambda doc: all(p(doc) for p in parts)
+    if isinstance(node, ConditionOR):
+        parts = [compile_condition(a, where) for a in node.args]
+        return lambda doc: any(p(doc) for p in parts)
+    if isinstance(node, ConditionNOT):
+        inner = compile_condition(node.args[0], where)
+        return lambda doc: not inner(doc)
+    if isinstance(node, ConditionFieldEqualsValueExpression):
+        return _leaf(node.field, node.value, where)
+    if isinstance(node, ConditionValueExpression):
+        return _keyword(node.value, where)
+    raise SigmaLoadError(f"{where}: condition element {type(node).__name__} not supported")
+
+
+def compile_rule(rule: SigmaRule, path: str) -> CompiledRule:
+    """A rule (the pipeline applied) as a predicate over documents."""
+    where = f"{path}:{_line(rule)}"
+    if getattr(rule.detection, "timeframe", None) is not None:
+        raise SigmaLoadError(f"{where}: rules with a timeframe are not evaluated here")
+    conditions = [compile_condition(c.parse(), where) for c in rule.detection.parsed_condition]
+    match = conditions[0] if len(conditions) == 1 else lambda d: any(c(d) for c in conditions)
+    ls = rule.logsource
+    attack = [t.name for t in rule.tags if t.namespace == "attack"]
+    techniques = tuple(f"T{name[1:].upper()}" for name in attack if _is_technique(name))
+    tactics = tuple(name for name in attack if not _is_technique(name))
+    return CompiledRule(rule, path, match, (ls.product, ls.category, ls.service), techniques,
+                        tactics)  # fmt: skip
+
+
+def _is_technique(name: str) -> bool:
+    return len(name) >= 5 and name[0] in "tT" and name[1:5].isdigit()
+
+
+def _line(rule: SigmaRule) -> int:
+    """Line of the rule's title in its file (1 when unknown)."""
+    raw = getattr(rule, "source", None)
+    location = getattr(raw, "location", None) if raw is not None else None
+    if location is not None and getattr(location, "line", None):
+        return int(location.line)
+    return 1
+
+
+# -- loading -------------------------------------------------------------------------
+
+
+def load_pipeline(
+    path: str | Path, variables: dict[str, list[str]] | None = None
+) -> ProcessingPipeline:
+    """otsec's processing pipeline; ``variables`` fill its placeholders (allow-lists)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        pipeline = ProcessingPipeline.from_yaml(text)
+    except (OSError, SigmaError, ValueError) as exc:
+        raise SigmaLoadError(f"{path}: cannot load the processing pipeline ({exc})") from None
+    if variables:
+        pipeline.vars.update(variables)
+    return pipeline
+
+
+def rule_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Every ``*.yml``/``*.yaml`` under the given files and folders, sorted; files under a
+    ``pipelines`` folder are not rules."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += [
+                f for f in sorted(p.rglob("*")) if f.suffix in (".yml", ".yaml")
+                and not {"pipelines", "tests", "attack"} & set(f.relative_to(p).parts)
+            ]  # fmt: skip
+        elif p.exists():
+            out.append(p)
+        else:
+            raise SigmaLoadError(f"{p}: no such rule file or folder")
+    return out
+
+
+def load_rules(paths: Iterable[str | Path], pipeline: ProcessingPipeline) -> LoadReport:
+    """Load, apply the pipeline, compile; problems are collected per file, the other rules
+    still load."""
+    report = LoadReport()
+    seen: dict[str, str] = {}
+    for path in rule_files(paths):
+        try:
+            text = path.read_text(encoding="utf-8")
+            collection = SigmaCollection.from_yaml(text, collect_errors=True)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else 1
+            problem = getattr(exc, "problem", None) or "invalid YAML"
+            report.errors.append(f"{path}:{line}: invalid YAML: {problem}")
+            continue
+        except (OSError, UnicodeDecodeError, SigmaError, ValueError) as exc:
+            report.errors.append(f"{path}:1: {exc}")
+            continue
+        for error in collection.errors:
+            report.errors.append(f"{path}:{find_line(text, str(error))}: {error}")
+        for rule in collection.rules:
+            if not isinstance(rule, SigmaRule):
+                report.errors.append(f"{path}:1: correlation rules are not evaluated in the sensor")
+                continue
+            if rule.errors:
+                for error in rule.errors:
+                    report.errors.append(f"{path}:{find_line(text, str(error))}: {error}")
+                continue
+            try:
+                pipeline.apply(rule)
+                compiled = compile_rule(rule, str(path))
+            except (SigmaError, SigmaLoadError, ValueError, AttributeError, re.error) as exc:
+                report.errors.append(f"{path}:{find_line(text, str(exc), 'detection:')}: {exc}")
+                continue
+            rid = compiled.id
+            if rid in seen:
+                report.errors.append(f"{path}:{_line(rule)}: duplicate rule id {rid} ({seen[rid]})")
+                continue
+            seen[rid] = str(path)
+            report.rules.append(compiled)
+    return report
+
+
+def _error_line(error: Exception) -> int:
+    location = getattr(error, "source", None)
+    line = getattr(location, "line", None) if location is not None else None
+    return int(line) if line else 1
+
+
+def find_line(text: str, message: str, default: str = "title:") -> int:
+    """The line a problem is about: the first line naming a word the message quotes (a
+    field, a tag, a detection), else the ``default`` key's line, else 1."""
+    words = re.findall(r"[A-Za-z_][\w.|-]{2,}", message.rsplit(":", 1)[-1])
+    lines = text.splitlines()
+    for word in words:
+        for i, line in enumerate(lines, 1):
+            if re.search(rf"(^|[\s'\"-]){re.escape(word)}([\s:'\"|]|$)", line):
+                return i
+    for i, line in enumerate(lines, 1):
+        if line.startswith(default):
+            return i
+    return 1
+
+
+# -- evaluation ----------------------------------------------------------------------
+
+
+class SigmaEngine:
+    """Runs compiled rules over documents, by logsource."""
+
+    def __init__(self, rules: list[CompiledRule]) -> None:
+        self.rules = rules
+        #: (category, service) of a document kind -> the rules that apply.
+        self._by_source: dict[tuple[str | None, str | None], list[CompiledRule]] = {}
+        self.evaluated = 0
+
+    def rules_for(self, category: str | None, service: str | None) -> list[CompiledRule]:
+        key = (category, service)
+        found = self._by_source.get(key)
+        if found is None:
+            found = self._by_source[key] = [
+                r for r in self.rules
+                if r.logsource[0] in (None, "otsec")
+                and r.logsource[1] in (None, category)
+                and r.logsource[2] in (None, service)
+            ]  # fmt: skip
+        return found
+
+    def matches(self, doc: Doc, category: str | None, service: str | None) -> list[CompiledRule]:
+        out = []
+        for rule in self.rules_for(category, service):
+            self.evaluated += 1
+            if rule.match(doc):
+                out.append(rule)
+        return out
+
+
+# -- offline ATT&CK data and validation ----------------------------------------------
+
+#: Validators that need data from the internet (D3FEND) are not run; ATT&CK tags are
+#: checked against the ATT&CK for ICS bundle shipped in rules/attack/.
+ONLINE_VALIDATORS = frozenset({"d3_fendtag"})
+
+
+def use_offline_attack(bundle: str | Path, cache_dir: str | Path) -> None:
+    """Point pySigma's ATT&CK data at otsec's bundle, cached in a folder of its own (so
+    that pySigma never downloads, and an enterprise cache never answers instead)."""
+    mitre_attack.set_cache_dir(str(cache_dir))
+    mitre_attack.set_url(str(bundle))
+    mitre_attack.clear_cache()
+
+
+def validate(paths: Iterable[str | Path]) -> list[str]:
+    """pySigma's validators over the rule files: 'file:line: validator: description'."""
+    plugins = InstalledSigmaPlugins.autodiscover()
+    found: dict[str, Any] = plugins.validators  # pySigma types it loosely
+    validators: list[type[SigmaRuleValidator]] = [
+        cls for name, cls in sorted(found.items()) if name not in ONLINE_VALIDATORS
+    ]
+    validator = SigmaValidator(validators)
+    out: list[str] = []
+    for path in rule_files(paths):
+        try:
+            collection = SigmaCollection.from_yaml(path.read_text(encoding="utf-8"),
+                                                   collect_errors=True)  # fmt: skip
+        except (OSError, UnicodeDecodeError, SigmaError, ValueError, yaml.YAMLError):
+            continue  # load_rules reports it
+        rules = [r for r in collection.rules if isinstance(r, SigmaRule) and not r.errors]
+        issues = list(validator.validate_rules(iter(rules))) + list(validator.finalize())
+        text = path.read_text(encoding="utf-8")
+        for issue in issues:
+            name = type(issue).__name__
+            key = "tags:" if "Tag" in name else "title:"
+            line = find_line(text, " ".join(f"{k} {v}" for k, v in vars(issue).items()
+                                            if isinstance(v, str)), key)  # fmt: skip
+            out.append(f"{path}:{line}: {name}: {issue.description}")
+    return out
