@@ -245,10 +245,11 @@ def _replay(args: argparse.Namespace, out: Console, err: Console) -> int:
         write_event = events.write
         event_sinks.append(lambda t: write_event(transaction_doc(t)))
     sigma = None
-    if args.rules:
-        paths = [str(RULES_DIR) if r == "default" else r for r in args.rules]
+    wanted = args.rules or list(settings.sigma.rules)
+    if wanted:
+        paths = [str(RULES_DIR) if r == "default" else r for r in wanted]
         try:
-            sigma, problems = load_sigma(paths)
+            sigma, problems = load_sigma(paths, {k: list(v) for k, v in settings.sigma.vars})
         except SigmaLoadError as exc:
             raise UsageError(str(exc)) from None
         for problem in problems:
@@ -395,7 +396,9 @@ def _rules_check(args: argparse.Namespace, out: Console) -> int:
         key = service or category or product or "any"
         by_source[key] = by_source.get(key, 0) + 1
     counts = ", ".join(f"{k} {v}" for k, v in sorted(by_source.items()))
-    out.print(f"{len(engine.rules)} rules loaded ({counts}); {len(problems)} problems")
+    out.print(
+        f"{len(engine.rules)} rules loaded ({counts}); {len(problems)} problems", soft_wrap=True
+    )
     return EXIT_OK if not problems else 1
 
 

@@ -110,6 +110,14 @@ class DetectionSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SigmaSettings:
+    #: Rule files or folders evaluated in the monitor ("default" is the pack in rules/).
+    rules: tuple[str, ...] = ()
+    #: Values of the rules' allow-list placeholders (%engineering_workstations% ...).
+    vars: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ZoneSpec:
     """A named IEC 62443 zone: networks (CIDR) and single hosts."""
 
@@ -173,6 +181,7 @@ class Settings:
     detection: DetectionSettings = field(default_factory=DetectionSettings)
     #: Server port -> protocol name for the industrial protocols otsec reports on.
     ics_ports: dict[int, str] = field(default_factory=lambda: dict(DEFAULT_ICS_PORTS))
+    sigma: SigmaSettings = field(default_factory=SigmaSettings)
     zones: tuple[ZoneSpec, ...] = ()
     conduits: tuple[ConduitSpec, ...] = ()
     allow: tuple[AllowRule, ...] = ()
@@ -233,6 +242,8 @@ def load(path: str | Path | None) -> Settings:
             settings = replace(settings, ics_ports=ports)
         elif name == "zones":
             settings = replace(settings, zones=_zones(values, str(path)))
+        elif name == "sigma":
+            settings = replace(settings, sigma=_sigma(values, str(path)))
         elif name == "conduits":
             settings = replace(settings, conduits=_conduits(values, str(path)))
         elif name == "detection" and isinstance(values, dict) and "allow" in values:
@@ -327,3 +338,16 @@ def _allow(values: Any, path: str) -> tuple[AllowRule, ...]:
             )
         )
     return tuple(out)
+
+
+def _sigma(values: Any, path: str) -> SigmaSettings:
+    if not isinstance(values, dict) or set(values) - {"rules", "vars"}:
+        raise ConfigError(f"{path}: [sigma] takes rules and vars")
+    rules = _strings(values.get("rules", []), "[sigma] rules", path) if "rules" in values else ()
+    raw = values.get("vars", {})
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: [sigma.vars] must be a table of name = [values]")
+    variables = []
+    for name, items in sorted(raw.items()):
+        variables.append((name, _strings(items, f"[sigma.vars] {name}", path)))
+    return SigmaSettings(rules, tuple(variables))

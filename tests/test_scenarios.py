@@ -123,3 +123,38 @@ def test_one_run_over_every_attack_capture(baseline: Path, tmp_path: Path) -> No
     for capture in captures:
         separate |= commands(replay(baseline, capture, tmp_path))
     assert commands(docs) == separate and len(separate) >= 8
+
+
+def replay_sigma(baseline: Path, capture: Path, tmp: Path) -> list[dict[str, Any]]:
+    """Alerts with the Sigma pack and the plant's allow-lists (baselines/plant.toml)."""
+    alerts = tmp / f"{capture.stem}.sigma.jsonl"
+    args = ["replay", "--no-progress", "--quiet", "--config", str(CONFIG), "--rules", "default"]
+    assert main([*args, "--baseline", str(baseline), "--alerts", str(alerts), str(capture)]) == 0
+    return [json.loads(line) for line in alerts.read_text().splitlines()]
+
+
+def test_normal_operation_raises_no_sigma_alert(baseline: Path, tmp_path: Path) -> None:
+    docs = replay_sigma(baseline, PCAPS / "plant_normal.pcap", tmp_path)
+    assert docs == [], [d["message"] for d in docs]
+
+
+@pytest.mark.parametrize("expected", ATTACKS, ids=lambda p: p.name.split(".")[0])
+def test_attack_raises_its_expected_sigma_alerts(
+    baseline: Path, tmp_path: Path, expected: Path
+) -> None:
+    spec = json.loads(expected.read_text())
+    docs = replay_sigma(baseline, expected.parent / spec["capture"], tmp_path)
+    want = Counter((a["rule"], a["source"], a["destination"]) for a in spec["sigma"])
+    got = Counter(
+        (d["rule"]["id"], d.get("source", {}).get("ip", ""), d.get("destination", {}).get("ip", ""))
+        for d in docs
+        if d["rule"]["ruleset"] == "otsec-sigma" and "repeat_of" not in d["ics"]["alert"]
+    )
+    assert got == want
+    # the built-in alerts are the same with the Sigma pack on
+    builtin = Counter(
+        (d["rule"]["id"], d["source"]["ip"], d.get("destination", {}).get("ip", ""))
+        for d in docs
+        if d["rule"]["ruleset"] == "otsec-builtin" and "repeat_of" not in d["ics"]["alert"]
+    )
+    assert builtin == Counter((a["rule"], a["source"], a["destination"]) for a in spec["alerts"])

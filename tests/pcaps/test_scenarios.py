@@ -66,7 +66,7 @@ def expected(name: str) -> dict:
 @pytest.mark.parametrize("name", ATTACKS)
 def test_expected_file_names_known_rules_and_plant_hosts(name: str) -> None:
     doc = expected(name)
-    assert set(doc) == {"capture", "baseline", "alerts"}
+    assert set(doc) == {"capture", "baseline", "alerts", "sigma"}
     assert doc["capture"] == f"{name}.pcap"
     assert (PCAPS / "attacks" / doc["capture"]).is_file()
     assert doc["baseline"] == "plant_baseline.pcap"
