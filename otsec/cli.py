@@ -310,6 +310,10 @@ def _alert_summary(monitor: Monitor, sink: JsonlSink | None) -> dict[str, Any]:
         "by_rule": by_rule,
         "baseline": monitor.baseline.path if monitor.baseline is not None else None,
     }
+    if monitor.sigma is not None:
+        engine = monitor.sigma.engine
+        out["sigma"] = {"rules": len(engine.rules), "evaluations": engine.evaluated,
+                        "skipped_by_guards": engine.skipped}  # fmt: skip
     if sink is not None:
         out["file"] = sink.path
         out["written"] = sink.written

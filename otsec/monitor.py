@@ -205,6 +205,97 @@ PIPELINE = RULES_DIR / "pipelines" / "otsec.yml"
 ATTACK_BUNDLE = RULES_DIR / "attack" / "ics-attack.json"
 
 
+_ABSENT = object()
+
+
+def _exception_code(t: Transaction) -> Any:
+    resp = t.response
+    code = getattr(resp, "exception_code", None) if resp is not None else None
+    return _ABSENT if code is None else code
+
+
+def _extra(key: str) -> Callable[[Transaction], Any]:
+    def get(t: Transaction) -> Any:
+        extra = t.extra
+        return extra.get(key, _ABSENT) if extra else _ABSENT
+
+    return get
+
+
+#: Fields of a transaction document read straight from the transaction (dotted path ->
+#: accessor returning the value, or _ABSENT when the document would not carry it).
+_CHEAP_FIELDS: dict[str, Callable[[Transaction], Any]] = {
+    "event.dataset": lambda t: "otsec." + t.protocol,
+    "network.protocol": lambda t: t.protocol,
+    "ics.operation": lambda t: t.operation,
+    "ics.access": lambda t: t.record.access,
+    "ics.target": lambda t: t.record.target,
+    "ics.function.code": lambda t: t.record.function,
+    "ics.function.name": lambda t: t.record.function_name,
+    "ics.transaction.status": lambda t: t.status,
+    "source.ip": lambda t: t.envelope.client_ip,
+    "destination.ip": lambda t: t.envelope.server_ip,
+    "destination.port": lambda t: t.envelope.server_port,
+    "ics.modbus.exception.code": _exception_code,
+    "ics.modbus.unit_id": lambda t: t.record.unit if t.protocol == "modbus" else _ABSENT,
+    "ics.dnp3.master": _extra("master"),
+    "ics.dnp3.outstation": _extra("outstation"),
+}
+
+
+class LazyTransactionDoc:
+    """A transaction's ECS document as the Sigma matcher reads it (``path in doc``,
+    ``doc[path]`` with dotted paths): the fields of :data:`_CHEAP_FIELDS` come straight
+    from the transaction, and the full document is built only when a rule asks for
+    another field."""
+
+    __slots__ = ("_full", "_values", "t")
+
+    def __init__(self, t: Transaction) -> None:
+        self.t = t
+        self._full: dict[str, Any] | None = None
+        self._values: dict[str, Any] = {}
+
+    def _get(self, path: str) -> Any:
+        values = self._values
+        if path in values:
+            return values[path]
+        cheap = _CHEAP_FIELDS.get(path)
+        if cheap is not None:
+            value = cheap(self.t)
+        else:
+            if self._full is None:
+                self._full = transaction_doc(self.t)
+            value = _walk(self._full, path)
+        values[path] = value
+        return value
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, str) and self._get(path) is not _ABSENT
+
+    def __getitem__(self, path: str) -> Any:
+        value = self._get(path)
+        if value is _ABSENT:
+            raise KeyError(path)
+        return value
+
+
+def _walk(doc: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path of a nested document (a list when a step is a list of
+    objects), _ABSENT when missing."""
+    current: list[Any] = [doc]
+    for part in path.split("."):
+        nxt: list[Any] = []
+        for item in current:
+            if isinstance(item, dict) and part in item:
+                v = item[part]
+                nxt.extend(v if isinstance(v, list) else [v])
+        if not nxt:
+            return _ABSENT
+        current = nxt
+    return current if len(current) > 1 else current[0]
+
+
 class SigmaStage:
     """Sigma rules over the ECS documents of transactions, anomalies and the built-in
     alerts; a match is an alert like the built-in ones (aggregated, with context)."""
@@ -213,6 +304,7 @@ class SigmaStage:
         self.engine = engine
         self.detector = detector
         self._specs: dict[str, RuleSpec] = {}
+        self._by_kind: dict[tuple[str, str, str, int], list[CompiledRule]] = {}
         self.capture = ""
 
     def _spec(self, rule: CompiledRule) -> RuleSpec:
@@ -228,12 +320,31 @@ class SigmaStage:
         rules = self.engine.rules_for("ics", t.protocol)
         if not rules:
             return
-        doc = transaction_doc(t)
+        rec = t.record
+        op = t.operation
+        # the rules a transaction of this kind can match, from the guards on four fields
+        # every transaction has (memoised: a plant repeats a few kinds all day)
+        kind = (t.protocol, op, rec.access, rec.function)
+        candidates = self._by_kind.get(kind)
+        if candidates is None:
+            known = {"event.dataset": "otsec." + t.protocol, "ics.operation": op,
+                     "ics.access": rec.access, "ics.function.code": rec.function}  # fmt: skip
+            candidates = [r for r in rules if r.admits_partly(known)]
+            if len(self._by_kind) >= 4096:
+                self._by_kind.clear()
+            self._by_kind[kind] = candidates
+        if not candidates:
+            self.engine.skipped += len(rules)
+            return
+        doc = LazyTransactionDoc(t)
+        admitted = [r for r in candidates if r.admits(doc)]
+        self.engine.skipped += len(rules) - len(admitted)
+        candidates = admitted
         env = t.envelope
         client, server, transport, port = env.connection_key()
-        for rule in rules:
+        for rule in candidates:
             self.engine.evaluated += 1
-            if rule.match(doc):
+            if rule.match(doc):  # type: ignore[arg-type]  # a mapping by dotted path
                 spec = self._spec(rule)
                 name = t.record.function_name
                 self.detector.raise_alert(Alert(

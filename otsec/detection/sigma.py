@@ -74,6 +74,33 @@ class CompiledRule:
     logsource: tuple[str | None, str | None, str | None]
     techniques: tuple[str, ...] = ()
     tactics: tuple[str, ...] = ()
+    #: Conditions every match must meet: (field, values it may have), values folded as
+    #: :func:`fold` does. A caller that knows a field's value cheaply can skip the rule
+    #: without building the document.
+    guards: tuple[tuple[str, frozenset[Any]], ...] = ()
+
+    def admits_partly(self, known: dict[str, Any]) -> bool:
+        """False when a guard on a field of ``known`` rules a match out (guards on other
+        fields are not looked at)."""
+        for path, allowed in self.guards:
+            if path in known and fold(known[path]) not in allowed:
+                return False
+        return True
+
+    def admits(self, known: Any) -> bool:
+        """False when a guard rules a match out from the ``known`` field values (a mapping
+        by dotted path; a path it does not hold rules nothing out... unless the guard
+        needs a value there)."""
+        for path, allowed in self.guards:
+            if path not in known:
+                return False
+            value = known[path]
+            if isinstance(value, list):
+                if not any(fold(v) in allowed for v in value):
+                    return False
+            elif fold(value) not in allowed:
+                return False
+        return True
 
     @property
     def id(self) -> str:
@@ -267,19 +294,62 @@ def compile_condition(node: Any, where: str) -> Predicate:
     raise SigmaLoadError(f"{where}: condition element {type(node).__name__} not supported")
 
 
+def fold(value: Any) -> Any:
+    """A value as guards compare it: numbers as floats, text case-folded."""
+    if isinstance(value, bool):
+        return str(value).casefold()
+    if isinstance(value, int | float):
+        return float(value)
+    return str(value).casefold()
+
+
+def necessary(node: Any) -> dict[str, frozenset[Any]]:
+    """field -> the literal values a document must hold for ``node`` to match (only what
+    plain equalities imply; anything else constrains nothing)."""
+    if isinstance(node, ConditionAND):
+        out: dict[str, frozenset[Any]] = {}
+        for arg in node.args:
+            for field_, values in necessary(arg).items():
+                out[field_] = out[field_] & values if field_ in out else values
+        return out
+    if isinstance(node, ConditionOR):
+        parts = [necessary(arg) for arg in node.args]
+        if not parts:
+            return {}
+        common = set(parts[0]).intersection(*parts[1:])
+        return {f: frozenset().union(*(p[f] for p in parts)) for f in common}
+    if isinstance(node, ConditionFieldEqualsValueExpression):
+        value = node.value
+        if isinstance(value, SigmaNumber):
+            return {node.field: frozenset({float(value.number)})}
+        if (
+            isinstance(value, SigmaString)
+            and not isinstance(value, SigmaCasedString)
+            and not value.contains_special()
+            and not value.contains_placeholder()
+        ):
+            text = value.to_plain()
+            number = _as_number(text)
+            return {node.field: frozenset({text.casefold()} | ({number} if number is not None
+                                                                 else set()))}  # fmt: skip
+    return {}
+
+
 def compile_rule(rule: SigmaRule, path: str) -> CompiledRule:
     """A rule (the pipeline applied) as a predicate over documents."""
     where = f"{path}:{_line(rule)}"
     if getattr(rule.detection, "timeframe", None) is not None:
         raise SigmaLoadError(f"{where}: rules with a timeframe are not evaluated here")
-    conditions = [compile_condition(c.parse(), where) for c in rule.detection.parsed_condition]
+    trees = [c.parse() for c in rule.detection.parsed_condition]
+    conditions = [compile_condition(tree, where) for tree in trees]
+    guards = tuple(sorted(necessary(trees[0]).items())) if len(trees) == 1 else ()
     match = conditions[0] if len(conditions) == 1 else lambda d: any(c(d) for c in conditions)
     ls = rule.logsource
     attack = [t.name for t in rule.tags if t.namespace == "attack"]
     techniques = tuple(f"T{name[1:].upper()}" for name in attack if _is_technique(name))
     tactics = tuple(name for name in attack if not _is_technique(name))
     return CompiledRule(rule, path, match, (ls.product, ls.category, ls.service), techniques,
-                        tactics)  # fmt: skip
+                        tactics, guards)  # fmt: skip
 
 
 def _is_technique(name: str) -> bool:
@@ -404,6 +474,8 @@ class SigmaEngine:
         #: (category, service) of a document kind -> the rules that apply.
         self._by_source: dict[tuple[str | None, str | None], list[CompiledRule]] = {}
         self.evaluated = 0
+        #: Rule evaluations a guard made unnecessary.
+        self.skipped = 0
 
     def rules_for(self, category: str | None, service: str | None) -> list[CompiledRule]:
         key = (category, service)

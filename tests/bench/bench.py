@@ -184,8 +184,9 @@ def ensure_baseline(path: Path, learn_from: Path) -> Path:
 
 
 def run_otsec(
-    path: Path, label: str, repeat: int = 1, *, pure: bool = False, baseline: Path | None = None
-) -> Run:
+    path: Path, label: str, repeat: int = 1, *, pure: bool = False, baseline: Path | None = None,
+    rules: bool = False,
+) -> Run:  # fmt: skip
     """otsec replay as users run it: with a baseline, the full pipeline (alerts to a JSONL
     file); ``pure`` forces the plain-Python packet path."""
     otsec = Path(PYTHON).with_name("otsec")
@@ -193,6 +194,8 @@ def run_otsec(
     alerts = Path(tempfile.gettempdir()) / "otsec-bench-alerts.jsonl"
     if baseline is not None:
         argv += ["--baseline", str(baseline), "--alerts", str(alerts)]
+    if rules:
+        argv += ["--rules", "default"]
     if pure:
         argv = ["env", "OTSEC_PURE=1", *argv]
     runs = [timed(argv, stdout=None) for _ in range(repeat)]
@@ -205,7 +208,13 @@ def run_otsec(
             note += f"; {pdus:,} {name} PDUs, {pdus / wall:,.0f}/s"
     if baseline is not None:
         note += f"; {summary['alerts']['total']:,} alerts"
+    sigma = summary.get("alerts", {}).get("sigma")
+    if sigma:
+        note += (f"; Sigma {sigma['rules']} rules, {sigma['evaluations']:,} rule evaluations, "
+                 f"{sigma['evaluations'] / wall:,.0f}/s")  # fmt: skip
     tool = "otsec replay" if baseline is not None else "otsec (no baseline)"
+    if rules:
+        tool += " + Sigma"
     if pure:
         tool += ", pure"
     return Run(tool, label, summary["packets"], wall, rss, note)
@@ -284,6 +293,8 @@ def main() -> int:
     base = run_otsec(path, label, args.repeat, baseline=baseline)
     runs.append(base)
     runs.append(run_otsec(small, f"{min(100_000, total) // 1000}k slice", baseline=baseline))
+    runs.append(run_otsec(path, label, max(1, args.repeat - 1), baseline=baseline,
+                          rules=True))  # fmt: skip
     runs.append(run_otsec(path, label, max(1, args.repeat - 1)))
     if not args.skip_pure and native_status().startswith("compiled"):
         runs.append(run_otsec(path, label, pure=True, baseline=baseline))

@@ -185,3 +185,40 @@ def test_every_rule_exports_offline(
     else:
         assert any("otsec.s7comm" in line and "41" in line for line in lines)
     assert "0 problems" in capsys.readouterr().err
+
+
+def test_guards_never_hide_a_match(pack: dict[str, Any]) -> None:
+    """The guards (field values a match needs) let the monitor skip rules, and the lazy
+    document builds the full one only for fields it cannot read off the transaction: over
+    every transaction of the coverage captures, every rule gives the same answer on the
+    lazy and the full document, and a rule that matches is admitted by its guards."""
+    from otsec.capture.pcapfile import open_capture
+    from otsec.monitor import LazyTransactionDoc, Monitor
+    from otsec.sinks.ecs import transaction_doc
+
+    stop = pack["4d1d54de-0c4a-451e-99dc-5ea5850e0755"]
+    assert ("ics.function.code", frozenset({41.0})) in stop.guards
+    s7 = {"event.dataset": "otsec.s7comm", "ics.s7comm.rosctr.name": "job"}
+    assert stop.admits({**s7, "ics.function.code": 41})
+    assert not stop.admits({**s7, "ics.function.code": 4}) and not stop.admits(s7)
+    monitor = Monitor()
+    checked = matched = 0
+
+    def check(t: Any) -> None:
+        nonlocal checked, matched
+        doc = transaction_doc(t)
+        lazy = LazyTransactionDoc(t)
+        for rule in pack.values():
+            checked += 1
+            full = rule.match(doc)
+            assert rule.match(lazy) == full, (rule.rule.title, doc["event"]["action"])
+            if full:
+                matched += 1
+                assert rule.admits(lazy), (rule.rule.title, doc["event"]["action"])
+
+    monitor.pipeline.event_handlers.append(check)
+    for name in ("modbus_functions", "s7_functions", "dnp3_functions", "plant_attack"):
+        with open_capture(str(REPO / "pcaps" / f"{name}.pcap")) as reader:
+            monitor.run(reader)
+    monitor.close()
+    assert matched > 50 and checked > 10_000
