@@ -21,7 +21,7 @@ from otsec.config import ConduitSpec, Settings, ZoneSpec
 from otsec.detection.alerts import Alert
 from otsec.detection.engine import AllowList, Detector
 from otsec.detection.rules import RuleSpec
-from otsec.detection.sigma import CompiledRule, SigmaEngine, load_pipeline, load_rules
+from otsec.detection.sigma import CompiledRule, SigmaEngine, load_pipeline, load_rules, walk
 from otsec.events.types import Transaction, isotime
 from otsec.flows.table import Flow
 from otsec.inventory import oui
@@ -281,19 +281,11 @@ class LazyTransactionDoc:
 
 
 def _walk(doc: dict[str, Any], path: str) -> Any:
-    """The value at a dotted path of a nested document (a list when a step is a list of
-    objects), _ABSENT when missing."""
-    current: list[Any] = [doc]
-    for part in path.split("."):
-        nxt: list[Any] = []
-        for item in current:
-            if isinstance(item, dict) and part in item:
-                v = item[part]
-                nxt.extend(v if isinstance(v, list) else [v])
-        if not nxt:
-            return _ABSENT
-        current = nxt
-    return current if len(current) > 1 else current[0]
+    """The value at a dotted path (a list when it is several), _ABSENT when missing."""
+    found = walk(doc, path)
+    if found is None:
+        return _ABSENT
+    return found if len(found) > 1 else found[0]
 
 
 class SigmaStage:

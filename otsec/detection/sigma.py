@@ -121,12 +121,9 @@ class LoadReport:
 # -- field access --------------------------------------------------------------------
 
 
-def _values(doc: Doc, path: str) -> list[Any] | None:
-    """The values at a dotted path (a flat key first); None when absent. Lists at any
-    step are walked into."""
-    if path in doc:
-        v = doc[path]
-        return v if isinstance(v, list) else [v]
+def walk(doc: Any, path: str) -> list[Any] | None:
+    """The values at a dotted path of nested dicts, lists at any step walked into; None
+    when absent."""
     current: list[Any] = [doc]
     for part in path.split("."):
         nxt: list[Any] = []
@@ -141,6 +138,14 @@ def _values(doc: Doc, path: str) -> list[Any] | None:
             return None
         current = nxt
     return current
+
+
+def _values(doc: Doc, path: str) -> list[Any] | None:
+    """The values at a dotted path (a flat key first); None when absent."""
+    if path in doc:
+        v = doc[path]
+        return v if isinstance(v, list) else [v]
+    return walk(doc, path)
 
 
 def _any(path: str, test: Callable[[Any], bool]) -> Predicate:
