@@ -5,6 +5,8 @@ are exactly the documents the in-monitor evaluator matches, rule by rule."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,9 +26,12 @@ helpers = pytest.importorskip("elasticsearch.helpers")
 RULES = REPO / "rules"
 PIPELINE = RULES / "pipelines" / "otsec.yml"
 ATTACK = RULES / "attack" / "ics-attack.json"
-CAPTURES = [*sorted((REPO / "pcaps" / "attacks").glob("*.pcap")), REPO / "pcaps" / "plant_attack.pcap",
-            REPO / "pcaps" / "plant_normal.pcap", REPO / "pcaps" / "modbus_functions.pcap",
-            REPO / "pcaps" / "s7_functions.pcap", REPO / "pcaps" / "dnp3_functions.pcap"]  # fmt: skip
+PCAPS = REPO / "pcaps"
+CAPTURES = [
+    *sorted((PCAPS / "attacks").glob("*.pcap")),
+    *(PCAPS / f"{name}.pcap" for name in ("plant_attack", "plant_normal", "modbus_functions",
+                                          "s7_functions", "dnp3_functions")),
+]  # fmt: skip
 INDEX = "otsec-sigma-test"
 #: Keyword strings (compared exactly, as otsec's index template will), ip-typed addresses.
 MAPPINGS = {
@@ -56,9 +61,6 @@ def _documents(tmp: Path) -> Iterator[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, dict[str, Any]]]:
     tmp = tmp_path_factory.mktemp("lucene")
-    import contextlib
-    import io
-
     with contextlib.redirect_stdout(io.StringIO()):
         docs = {d["event"]["id"]: d for d in _documents(tmp)}
     server = osmem_server.OsmemServer.start(japanese=False)
