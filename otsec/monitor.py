@@ -296,7 +296,7 @@ class SigmaStage:
         self.engine = engine
         self.detector = detector
         self._specs: dict[str, RuleSpec] = {}
-        self._by_kind: dict[tuple[str, str, str, int], list[CompiledRule]] = {}
+        self._by_kind: dict[tuple[Any, ...], list[CompiledRule]] = {}
         self.capture = ""
 
     def _spec(self, rule: CompiledRule) -> RuleSpec:
@@ -314,13 +314,17 @@ class SigmaStage:
             return
         rec = t.record
         op = t.operation
-        # the rules a transaction of this kind can match, from the guards on four fields
+        # the rules a transaction of this kind can match, from the guards on the fields
         # every transaction has (memoised: a plant repeats a few kinds all day)
-        kind = (t.protocol, op, rec.access, rec.function)
+        exception = _exception_code(t)
+        kind = (t.protocol, op, rec.access, rec.function, rec.function_name, exception)
         candidates = self._by_kind.get(kind)
         if candidates is None:
             known = {"event.dataset": "otsec." + t.protocol, "ics.operation": op,
-                     "ics.access": rec.access, "ics.function.code": rec.function}  # fmt: skip
+                     "ics.access": rec.access, "ics.function.code": rec.function,
+                     "ics.function.name": rec.function_name}  # fmt: skip
+            if t.protocol == "modbus":
+                known["ics.modbus.exception.code"] = exception
             candidates = [r for r in rules if r.admits_partly(known)]
             if len(self._by_kind) >= 4096:
                 self._by_kind.clear()

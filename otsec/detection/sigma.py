@@ -83,8 +83,10 @@ class CompiledRule:
         """False when a guard on a field of ``known`` rules a match out (guards on other
         fields are not looked at)."""
         for path, allowed in self.guards:
-            if path in known and fold(known[path]) not in allowed:
-                return False
+            if path in known:
+                value = known[path]
+                if value is None or fold(value) not in allowed:
+                    return False
         return True
 
     def admits(self, known: Any) -> bool:
