@@ -31,9 +31,7 @@ from otsec.baseline import diff as baseline_diff
 from otsec.baseline import render as baseline_render
 from otsec.baseline import store
 from otsec.capture.pcapfile import CaptureError, CaptureReader, open_capture
-from otsec.detection import sigma_export
 from otsec.detection.alerts import Alert
-from otsec.detection.sigma import SigmaLoadError, use_offline_attack, validate
 from otsec.events.types import Transaction
 from otsec.inventory import render as inventory_render
 from otsec.monitor import (
@@ -247,6 +245,8 @@ def _replay(args: argparse.Namespace, out: Console, err: Console) -> int:
     sigma = None
     wanted = args.rules or list(settings.sigma.rules)
     if wanted:
+        from otsec.detection.sigma import SigmaLoadError  # noqa: PLC0415 (pySigma on demand)
+
         paths = [str(RULES_DIR) if r == "default" else r for r in wanted]
         try:
             sigma, problems = load_sigma(paths, {k: list(v) for k, v in settings.sigma.vars})
@@ -384,6 +384,12 @@ def _baseline_diff(args: argparse.Namespace, out: Console) -> int:
 
 def _rules_check(args: argparse.Namespace, out: Console) -> int:
     """Exit 0 when every rule loads and validates, 1 when there are problems."""
+    from otsec.detection.sigma import (  # noqa: PLC0415 (pySigma on demand)
+        SigmaLoadError,
+        use_offline_attack,
+        validate,
+    )
+
     paths = args.paths or [str(RULES_DIR)]
     try:
         engine, problems = load_sigma(paths)
@@ -408,6 +414,9 @@ def _rules_check(args: argparse.Namespace, out: Console) -> int:
 
 def _rules_export(args: argparse.Namespace) -> int:
     """One converted rule per line (queries, or NDJSON detection rules)."""
+    from otsec.detection import sigma_export  # noqa: PLC0415 (pySigma on demand)
+    from otsec.detection.sigma import SigmaLoadError  # noqa: PLC0415
+
     paths = args.paths or [str(RULES_DIR)]
     try:
         converted, problems = sigma_export.export(

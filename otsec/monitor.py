@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from otsec.baseline.learner import Learner
 from otsec.baseline.store import Baseline, BaselineError, new_doc
@@ -20,14 +20,17 @@ from otsec.capture.pcapfile import PacketSource
 from otsec.config import ConduitSpec, Settings, ZoneSpec
 from otsec.detection.alerts import Alert
 from otsec.detection.engine import AllowList, Detector
+from otsec.detection.paths import walk
 from otsec.detection.rules import RuleSpec
-from otsec.detection.sigma import CompiledRule, SigmaEngine, load_pipeline, load_rules, walk
 from otsec.events.types import Transaction, isotime
 from otsec.flows.table import Flow
 from otsec.inventory import oui
 from otsec.inventory.assets import Inventory
 from otsec.pipeline import FileReport, Pipeline, ProgressCallback
 from otsec.sinks.ecs import alert_doc, anomaly_doc, transaction_doc
+
+if TYPE_CHECKING:  # pySigma is imported only when a rule pack is loaded (load_sigma)
+    from otsec.detection.sigma import CompiledRule, SigmaEngine
 
 AlertSink = Callable[[Alert], None]
 
@@ -389,6 +392,12 @@ class SigmaStage:
 def load_sigma(paths: list[str | Path], variables: dict[str, list[str]] | None = None
                ) -> tuple[SigmaEngine, list[str]]:  # fmt: skip
     """The rule pack(s) compiled with otsec's pipeline; problems as 'file:line: ...'."""
+    from otsec.detection.sigma import (  # noqa: PLC0415 (pySigma only when rules are used)
+        SigmaEngine,
+        load_pipeline,
+        load_rules,
+    )
+
     pipeline = load_pipeline(PIPELINE, variables)
     report = load_rules(paths, pipeline)
     return SigmaEngine(report.rules), report.errors

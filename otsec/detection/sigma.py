@@ -57,6 +57,8 @@ from sigma.types import (
 from sigma.validation import SigmaValidator
 from sigma.validators.base import SigmaRuleValidator
 
+from otsec.detection.paths import walk
+
 Doc = dict[str, Any]
 Predicate = Callable[[Doc], bool]
 
@@ -121,25 +123,6 @@ class LoadReport:
 
 
 # -- field access --------------------------------------------------------------------
-
-
-def walk(doc: Any, path: str) -> list[Any] | None:
-    """The values at a dotted path of nested dicts, lists at any step walked into; None
-    when absent."""
-    current: list[Any] = [doc]
-    for part in path.split("."):
-        nxt: list[Any] = []
-        for item in current:
-            if isinstance(item, dict) and part in item:
-                v = item[part]
-                if isinstance(v, list):
-                    nxt.extend(v)
-                else:
-                    nxt.append(v)
-        if not nxt:
-            return None
-        current = nxt
-    return current
 
 
 def _values(doc: Doc, path: str) -> list[Any] | None:
