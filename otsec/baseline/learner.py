@@ -107,9 +107,6 @@ class Learner:
         self.violations: dict[EdgeKey, tuple[str | None, str | None, float]] = {}
         #: Addresses that spoke an industrial protocol (client or server).
         self.ics_assets: set[str] = set()
-        self.packets = 0
-        self.first_ts: float | None = None
-        self.last_ts = 0.0
 
     def _edge(self, key: EdgeKey, protocol: str, ts: float) -> EdgeStats | None:
         edge = self.edges.get(key)
@@ -125,18 +122,12 @@ class Learner:
         edge = self.edges[key] = EdgeStats(key, protocol, ts)
         return edge
 
-    def _span(self, first: float, last: float) -> None:
-        if self.first_ts is None or first < self.first_ts:
-            self.first_ts = first
-        self.last_ts = max(self.last_ts, last)
-
     def connection(self, c: Connection) -> None:
         if not c.conversation:
             return
         key = (c.client_ip, c.server_ip, c.transport, c.server_port)
         protocol = service_label(c.transport, c.server_port, c.service)
         edge = self._edge(key, protocol, c.first_ts)
-        self._span(c.first_ts, c.last_ts)
         if edge is None:
             return
         edge.seen(c.first_ts)
@@ -158,7 +149,6 @@ class Learner:
             edge = self._edge(key, proto, ts)
             if edge is None:
                 return
-        self._span(ts, ts)
         edge.seen(ts)
         edge.protocol = proto
         edge.transactions += 1
@@ -179,9 +169,6 @@ class Learner:
             _add_range(edge.reads if access == "read" else edge.writes, space, first, last)
         if op == "read":
             edge.cadence.add((fc, rec.address), ts)
-
-    def note_packets(self, count: int) -> None:
-        self.packets += count
 
     def graph(self, assets: list[dict[str, Any]]) -> nx.MultiDiGraph[str]:
         """The learned graph: nodes are assets (attribute ``asset``: its inventory

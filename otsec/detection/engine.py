@@ -206,22 +206,18 @@ class Detector:
         #: baseline yet; a scan in a capture being learned deserves a look).
         self.learning = learning
         self.known_assets: set[str] = set(self.baseline.assets)
-        for client, server, _t, _p in self.baseline.edges:
-            self.known_assets.add(client)
-            self.known_assets.add(server)
-        self.run_assets: set[str] = set()
+        #: OT assets: those that spoke an industrial protocol in the baseline or this run.
+        self.ot_assets: set[str] = set()
+        for (client, server, _t, _p), edge in self.baseline.edges.items():
+            self.known_assets.update((client, server))
+            if edge.protocol in _ICS_PROTOCOLS:
+                self.ot_assets.update((client, server))
         #: Every address judged already (known, or raised as new in this run).
         self.seen_assets: set[str] = set(self.known_assets)
         self.run_edges: set[EdgeKey] = set()
         self.zone_checked: set[tuple[str, str, str, int]] = set()
         self.run_ops: set[tuple[EdgeKey, str]] = set()
         self.run_writes: dict[tuple[EdgeKey, str], list[list[int]]] = {}
-        #: OT assets: those with an industrial role in the baseline or seen speaking one.
-        self.ot_assets: set[str] = set()
-        for client, server, _t, _p in self.baseline.edges:
-            if self.baseline.edges[(client, server, _t, _p)].protocol in _ICS_PROTOCOLS:
-                self.ot_assets.add(client)
-                self.ot_assets.add(server)
         # reconnaissance state: per source, (ts, what) in the window
         self._scan_tries: dict[str, DistinctWindow] = {}
         self._fc_sweep: dict[tuple[str, str], DistinctWindow] = {}
@@ -370,7 +366,6 @@ class Detector:
         if ip in self.seen_assets:
             return
         self.seen_assets.add(ip)
-        self.run_assets.add(ip)
         if self.learning or not self.judged or not is_asset_address(ip):
             return
         named = f"{ip} ({mac})" if mac else ip

@@ -432,12 +432,6 @@ def load_rules(paths: Iterable[str | Path], pipeline: ProcessingPipeline) -> Loa
     return report
 
 
-def _error_line(error: Exception) -> int:
-    location = getattr(error, "source", None)
-    line = getattr(location, "line", None) if location is not None else None
-    return int(line) if line else 1
-
-
 def find_line(text: str, message: str, default: str = "title:") -> int:
     """The line a problem is about: the first line naming a word the message quotes (a
     field, a tag, a detection), else the ``default`` key's line, else 1."""
