@@ -144,7 +144,9 @@ class Pipeline:
         self.last_ts = 0.0
         self.elapsed = 0.0
         #: Subscribers for rare per-packet facts (the inventory uses ARP).
-        self.arp_handlers: list[Callable[[float, tuple[Any, ...]], None]] = []
+        #: (packet time, sender IP, sender MAC, VLAN) of ARP packets whose sender is a
+        #: unicast host with an address (not probes, not multicast senders).
+        self.arp_handlers: list[Callable[[float, str, bytes, int], None]] = []
         self.flow_end_handlers: list[Callable[[Flow, str, float], None]] = []
         #: Subscribers for flows as conversations (inventory, baseline, detection).
         self.connection_handlers: list[Callable[[Connection], None]] = []
@@ -311,8 +313,8 @@ class Pipeline:
                         self._probe(flow, fwd, buf[poff:pend], ts)
                 elif kind == ARP:
                     self.arp_packets += 1
-                    for handler in self.arp_handlers:
-                        handler(ts, r)
+                    if self.arp_handlers:
+                        self._arp(ts, r)
                 elif kind == OTHER:
                     what = r[1]
                     self.other[what] = self.other.get(what, 0) + 1
@@ -327,6 +329,16 @@ class Pipeline:
         self.packets += npk
         self.bytes += nby
         return npk, nby
+
+    def _arp(self, ts: float, r: tuple[Any, ...]) -> None:
+        """Tell the ARP subscribers who announced which address (decode's ARP tuple:
+        kind, op, sender MAC, sender IP, target MAC, target IP, VLAN)."""
+        sha, spa, vlan = r[2], r[3], r[6]
+        if spa == b"\x00\x00\x00\x00" or sha[0] & 1:
+            return
+        ip = ip_text(spa)
+        for handler in self.arp_handlers:
+            handler(ts, ip, sha, vlan)
 
     def _bad_total_length(self, ts: float, r: tuple[Any, ...]) -> int:
         missing = r[8] - (r[7] - r[6])

@@ -31,7 +31,7 @@ from otsec.baseline.zones import ZonePolicy
 from otsec.config import AllowRule, DetectionSettings
 from otsec.detection import rules as R
 from otsec.detection.alerts import Aggregator, Alert
-from otsec.events.addresses import is_asset_address
+from otsec.events.addresses import is_asset_address, mac_ecs
 from otsec.events.ports import service_label
 from otsec.events.regions import covered, merge_ranges, regions
 from otsec.events.types import ENDED, Connection, Envelope, Transaction
@@ -234,23 +234,19 @@ class Detector:
     def flush(self) -> None:
         self.aggregator.flush()
 
-    def arp(self, ts: float, r: tuple[Any, ...]) -> None:
-        spa, sha = r[3], r[2]
-        if spa == b"\x00\x00\x00\x00" or sha[0] & 1:
-            return
-        ip = ".".join(str(b) for b in spa)
-        self._asset(ip, ts, sha.hex("-").upper(), "announced itself with ARP", "", None)
+    def arp(self, ts: float, ip: str, sha: bytes, _vlan: int) -> None:
+        self._asset(ip, ts, mac_ecs(sha), "announced itself with ARP", "", None)
 
     def connection(self, c: Connection) -> None:
         if c.again:  # judged when it was first reported
             return
         ts = c.first_ts
         if c.client_packets:
-            mac = c.client_mac.hex("-").upper() if c.client_mac else None
+            mac = mac_ecs(c.client_mac) if c.client_mac else None
             self._asset(c.client_ip, ts, mac, f"opened {c.transport}/{c.server_port} to "
                         f"{c.server_ip}", c.capture, None)  # fmt: skip
         if c.server_packets:
-            mac = c.server_mac.hex("-").upper() if c.server_mac else None
+            mac = mac_ecs(c.server_mac) if c.server_mac else None
             self._asset(c.server_ip, ts, mac, f"answered on {c.transport}/{c.server_port}",
                         c.capture, None)  # fmt: skip
         key = (c.client_ip, c.server_ip, c.transport, c.server_port)

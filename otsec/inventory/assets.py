@@ -230,12 +230,8 @@ class Inventory:
         if len(ips) <= ROUTER_MAC_IPS:
             ips.add(asset.ip)
 
-    def arp(self, ts: float, r: tuple[Any, ...]) -> None:
-        """An ARP packet: ``(ARP, op, sender MAC, sender IP, target MAC, target IP, vlan)``."""
-        sha, spa, vlan = r[2], r[3], r[6]
-        if spa == b"\x00\x00\x00\x00" or sha[0] & 1:
-            return
-        ip = ".".join(str(b) for b in spa)
+    def arp(self, ts: float, ip: str, sha: bytes, vlan: int) -> None:
+        """A host announced ``ip`` with its MAC ``sha``."""
         a = self.asset(ip, ts)
         if a is None:
             return
