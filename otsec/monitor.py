@@ -137,8 +137,7 @@ class Monitor:
         assert self.learner is not None, "not learning"
         learner = self.learner
         assets = self.inventory_doc()["assets"]
-        graph = learner.graph(assets)
-        edges = [data["edge"] for _c, _s, data in graph.edges(data=True)]
+        edges = learner.edge_docs(assets)
         violations = [
             {"client": k[0], "server": k[1], "transport": k[2], "port": k[3],
              "client_zone": cz, "server_zone": sz, "first_seen": isotime(ts)}

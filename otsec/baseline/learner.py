@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import networkx as nx
-
 from otsec.baseline.zones import ZonePolicy
 from otsec.events.addresses import ip_key
 from otsec.events.polling import Cadence
@@ -170,27 +168,19 @@ class Learner:
         if op == "read":
             edge.cadence.add((fc, rec.address), ts)
 
-    def graph(self, assets: list[dict[str, Any]]) -> nx.MultiDiGraph[str]:
-        """The learned graph: nodes are assets (attribute ``asset``: its inventory
-        document), edges client -> server keyed ``transport/port`` (attribute ``edge``:
-        its document). IT edges are kept when one end is an ICS asset."""
-        g: nx.MultiDiGraph[str] = nx.MultiDiGraph()
-        for doc in assets:
-            g.add_node(doc["ip"], asset=doc)
+    def edge_docs(self, assets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The learned edges as documents, sorted; IT edges only when one end is an ICS
+        asset (spoke an industrial protocol here, or has an industrial role in
+        ``assets``). :func:`otsec.baseline.store.to_graph` makes the graph of them."""
         ics = set(self.ics_assets)
         for doc in assets:
             if any(r in _ICS_ROLES for r in doc.get("roles", ())):
                 ics.add(doc["ip"])
-        for key in sorted(self.edges, key=lambda k: (ip_key(k[0]), ip_key(k[1]), k[2], k[3])):
-            edge = self.edges[key]
-            if edge.client not in ics and edge.server not in ics:
-                continue
-            for ip in (edge.client, edge.server):
-                if ip not in g:
-                    g.add_node(ip, asset=None)
-            g.add_edge(edge.client, edge.server, key=f"{edge.transport}/{edge.port}",
-                       edge=edge.to_doc())  # fmt: skip
-        return g
+        return [
+            self.edges[key].to_doc()
+            for key in sorted(self.edges, key=lambda k: (ip_key(k[0]), ip_key(k[1]), k[2], k[3]))
+            if key[0] in ics or key[1] in ics
+        ]
 
 
 #: Inventory roles of assets that speak an industrial protocol.
