@@ -107,19 +107,14 @@ class Monitor:
         p = self.pipeline
         if self.sigma is not None:
             self.sigma.capture = reader.name
-        before = p.packets
-        first_before = p.last_ts
         report = p.run(reader, progress)
-        if report.packets:
-            first = p.first_ts if before == 0 else None
-            self.sources.append({
-                "path": reader.name,
-                "packets": report.packets,
-                "first": isotime(first if first is not None else first_before),
-                "last": isotime(p.last_ts),
-            })  # fmt: skip
-        else:
-            self.sources.append({"path": reader.name, "packets": 0, "first": None, "last": None})
+        first, last = report.first_ts, report.last_ts
+        self.sources.append({
+            "path": reader.name,
+            "packets": report.packets,
+            "first": isotime(first) if first is not None else None,
+            "last": isotime(last) if last is not None else None,
+        })  # fmt: skip
         return report
 
     def close(self) -> None:

@@ -69,6 +69,9 @@ class FileReport:
     bytes: int = 0
     truncated: bool = False
     warnings: list[str] = field(default_factory=list)
+    #: Packet times of the file's first and last packets (None when it had none).
+    first_ts: float | None = None
+    last_ts: float | None = None
     protocols: dict[str, ProtocolStats] = field(default_factory=dict)
 
 
@@ -142,6 +145,8 @@ class Pipeline:
         self.files: list[FileReport] = []
         self.first_ts: float | None = None
         self.last_ts = 0.0
+        #: Packet time of the first packet of the file being read.
+        self.file_first_ts: float | None = None
         self.elapsed = 0.0
         #: Subscribers for rare per-packet facts (the inventory uses ARP).
         #: (packet time, sender IP, sender MAC, VLAN) of ARP packets whose sender is a
@@ -197,6 +202,9 @@ class Pipeline:
         }
         report.packets = packets
         report.bytes = nbytes
+        if packets:
+            report.first_ts = self.file_first_ts
+            report.last_ts = self.last_ts
         report.truncated = reader.truncated
         report.warnings = list(reader.warnings)
         report.linktypes = list(reader.linktypes)
@@ -217,7 +225,9 @@ class Pipeline:
         ack_num = ACK_NUM.unpack_from
         npk = 0
         nby = 0
-        next_sweep = flows.next_sweep
+        # the first packet always calls _tick, which notes when the file starts
+        next_sweep = float("-inf")
+        self.file_first_ts = None
         every = PROGRESS_EVERY - 1 if progress is not None else -1
         ts = self.last_ts
         for ts, lt, buf, start, end, wirelen in reader.records():
@@ -356,11 +366,14 @@ class Pipeline:
             self.anomaly("otsec.packet_error", ts, flow, detail)
 
     def _tick(self, ts: float) -> None:
-        if self.first_ts is None:
-            self.first_ts = ts
+        if self.file_first_ts is None:  # the first packet of a capture file
+            self.file_first_ts = ts
+            if self.first_ts is None:
+                self.first_ts = ts
+            if ts < self.flows.next_sweep:
+                return  # it only marks the file's start: no sweep is due
         self.flows.sweep(ts)
         if self.connection_handlers:
-            # flows that outlive a sweep interval; shorter ones are reported when they end
             # flows that outlive a sweep interval and are still active; the others are
             # reported once, when they end
             started = ts - self.settings.flows.sweep_interval

@@ -139,3 +139,14 @@ def test_an_unwritable_target_is_a_clear_error(tmp_path: Path, doc: dict[str, An
     blocker.write_text("")
     with pytest.raises(store.BaselineError, match="cannot write"):
         store.save(doc, blocker / "b.json")
+
+
+def test_each_source_has_its_own_time_span() -> None:
+    doc = learn(BASELINE, str(REPO / "pcaps" / "plant_normal.pcap"))
+    first, second = doc["sources"]
+    assert first["first"].startswith("2026-01-05T08:00:00")
+    assert first["last"] == "2026-01-05T08:05:00.176599Z"
+    assert second["first"].startswith("2026-01-05T20:00:00")
+    assert second["last"] == "2026-01-05T20:04:00.159019Z"
+    assert doc["learned"]["first_seen"] == first["first"]
+    assert doc["learned"]["last_seen"] == second["last"]
