@@ -34,9 +34,12 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def replay(baseline: Path, capture: Path, tmp: Path) -> list[dict[str, Any]]:
-    alerts = tmp / f"{capture.stem}.alerts.jsonl"
-    args = ["replay", "--no-progress", "--quiet", "--baseline", str(baseline)]
+def replay(
+    baseline: Path, capture: Path, tmp: Path, *options: str, tag: str = "alerts"
+) -> list[dict[str, Any]]:
+    """The alert documents of one capture replayed against the baseline."""
+    alerts = tmp / f"{capture.stem}.{tag}.jsonl"
+    args = ["replay", "--no-progress", "--quiet", *options, "--baseline", str(baseline)]
     assert main([*args, "--alerts", str(alerts), str(capture)]) == 0
     return [json.loads(line) for line in alerts.read_text().splitlines()]
 
@@ -127,10 +130,8 @@ def test_one_run_over_every_attack_capture(baseline: Path, tmp_path: Path) -> No
 
 def replay_sigma(baseline: Path, capture: Path, tmp: Path) -> list[dict[str, Any]]:
     """Alerts with the Sigma pack and the plant's allow-lists (baselines/plant.toml)."""
-    alerts = tmp / f"{capture.stem}.sigma.jsonl"
-    args = ["replay", "--no-progress", "--quiet", "--config", str(CONFIG), "--rules", "default"]
-    assert main([*args, "--baseline", str(baseline), "--alerts", str(alerts), str(capture)]) == 0
-    return [json.loads(line) for line in alerts.read_text().splitlines()]
+    return replay(baseline, capture, tmp, "--config", str(CONFIG), "--rules", "default",
+                  tag="sigma")  # fmt: skip
 
 
 def test_normal_operation_raises_no_sigma_alert(baseline: Path, tmp_path: Path) -> None:

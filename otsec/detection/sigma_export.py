@@ -24,6 +24,7 @@ from sigma.backends.elasticsearch.elasticsearch_esql import ESQLBackend
 from sigma.backends.elasticsearch.elasticsearch_lucene import LuceneBackend
 from sigma.collection import SigmaCollection
 from sigma.exceptions import SigmaError
+from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
 
 from otsec.detection.sigma import SigmaLoadError, load_pipeline, rule_files, use_offline_attack
@@ -58,6 +59,7 @@ def export(
         raise SigmaLoadError(f"target {target} has no format {fmt!r}: {', '.join(formats(target))}")
     out: list[str] = []
     problems: list[str] = []
+    pipeline = load_pipeline(pipeline_path)
     with tempfile.TemporaryDirectory(prefix="otsec-attack-") as cache:
         use_offline_attack(attack_bundle, cache)
         for path in rule_files(paths):
@@ -70,18 +72,20 @@ def export(
                 if not isinstance(rule, SigmaRule):
                     continue
                 try:
-                    out += _convert(rule, pipeline_path, target, fmt)
+                    out += _convert(rule, pipeline, target, fmt)
                 except (SigmaError, ValueError, KeyError, RuntimeError) as exc:
                     problems.append(f"{path}: {type(exc).__name__}: {exc}")
     return out, problems
 
 
-def _convert(rule: SigmaRule, pipeline_path: str | Path, target: str, fmt: str) -> list[str]:
+def _convert(rule: SigmaRule, pipeline: ProcessingPipeline, target: str, fmt: str) -> list[str]:
+    """One rule with its own backend (the Lucene SIEM rules take the rule's index as a
+    backend option); the backend combines the pipeline into a fresh one per conversion."""
     ls = rule.logsource
     options: dict[str, Any] = {}
     if target == "lucene":
         options["index_names"] = INDEXES.get((ls.category, ls.service), ["logs-otsec.*-*"])
-    backend = BACKENDS[target](processing_pipeline=load_pipeline(pipeline_path), **options)
+    backend = BACKENDS[target](processing_pipeline=pipeline, **options)
     result = backend.convert(SigmaCollection([rule]), fmt)
     if isinstance(result, list):
         return [r if isinstance(r, str) else _json(r) for r in result]
