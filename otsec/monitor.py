@@ -27,7 +27,7 @@ from otsec.flows.table import Flow
 from otsec.inventory import oui
 from otsec.inventory.assets import Inventory
 from otsec.pipeline import FileReport, Pipeline, ProgressCallback
-from otsec.sinks.ecs import alert_doc, anomaly_doc, transaction_doc
+from otsec.sinks.ecs import alert_doc, anomaly_doc, anomaly_protocol, transaction_doc
 
 if TYPE_CHECKING:  # pySigma is imported only when a rule pack is loaded (load_sigma)
     from otsec.detection.sigma import CompiledRule, SigmaEngine
@@ -350,9 +350,17 @@ class SigmaStage:
                 ))  # fmt: skip
 
     def anomaly(self, name: str, ts: float, flow: Flow | None, detail: str) -> None:
+        # the rules are picked before the document is built (most anomalies concern none)
+        service = anomaly_protocol(name, flow)
+        known = {"event.dataset": "otsec.anomaly", "ics.anomaly.name": name}
+        rules = [r for r in self.engine.rules_for("anomaly", service) if r.admits_partly(known)]
+        if not rules:
+            return
         doc = anomaly_doc(name, ts, detail, self.capture, flow)
-        service = doc.get("network", {}).get("protocol")
-        for rule in self.engine.matches(doc, "anomaly", service):
+        for rule in rules:
+            self.engine.evaluated += 1
+            if not rule.match(doc):
+                continue
             spec = self._spec(rule)
             src = doc.get("source", {}).get("ip", "")
             dst = doc.get("destination", {})

@@ -246,12 +246,21 @@ def alert_doc(alert: Alert) -> dict[str, Any]:
     return doc
 
 
+def anomaly_protocol(name: str, flow: Flow | None) -> str | None:
+    """``network.protocol`` of an anomaly document: the flow's protocol, or, without a
+    flow, the industrial protocol the anomaly's name starts with."""
+    if flow is not None:
+        return flow.service or None
+    prefix = name.split(".", 1)[0]
+    return prefix if prefix in ("modbus", "s7comm", "dnp3") else None
+
+
 def anomaly_doc(
     name: str, ts: float, detail: str, capture: str, flow: Flow | None = None
 ) -> dict[str, Any]:
     """One ECS document per protocol anomaly (``event.dataset: otsec.anomaly``): what
     Sigma rules of category ``anomaly`` look at."""
-    protocol = name.split(".", 1)[0]
+    protocol = anomaly_protocol(name, flow)
     doc: dict[str, Any] = {
         "@timestamp": timestamp(ts),
         "ecs": {"version": "8.11.0"},
@@ -270,11 +279,11 @@ def anomaly_doc(
         doc["source"] = {"ip": ip_text(o), "port": op}
         doc["destination"] = {"ip": ip_text(r), "port": rp}
         network = {"transport": flow.transport_name, "community_id": flow.community_id}
-        if flow.service:
-            network["protocol"] = flow.service
+        if protocol:
+            network["protocol"] = protocol
         doc["network"] = network
         doc["related"] = {"ip": sorted({ip_text(o), ip_text(r)})}
-    elif protocol in ("modbus", "s7comm", "dnp3"):
+    elif protocol:
         doc["network"] = {"protocol": protocol}
     anomaly: dict[str, Any] = {"name": name}
     if detail:
