@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.dissectors.dnp3.helpers import crc_bitwise  # bit by bit: not the generator's table
 from tests.pcaps.conftest import ATTACKS, SCENARIO_CAPTURES, Regenerated
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -576,16 +577,6 @@ DNP3_OBJECTS = {
 DNP3_LINK_ONLY = {0xC9: 2, 0x0B: 2, 0xC0: 2, 0x00: 2}
 
 
-def dnp3_crc(data: bytes) -> int:
-    """CRC-16/DNP, bit by bit (independent of the generator's table)."""
-    crc = 0
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA6BC if crc & 1 else crc >> 1
-    return crc ^ 0xFFFF
-
-
 @dataclass(frozen=True)
 class LinkFrame:
     first_frame: int  # the capture frame carrying its first octet
@@ -629,7 +620,7 @@ def _link_frames(buf: bytearray, owners: list[int]) -> list[LinkFrame]:
     out = []
     while len(buf) >= 10:
         assert buf[:2] == b"\x05\x64", "lost link-frame sync"
-        assert dnp3_crc(bytes(buf[:8])) == struct.unpack_from("<H", buf, 8)[0], "header CRC"
+        assert crc_bitwise(bytes(buf[:8])) == struct.unpack_from("<H", buf, 8)[0], "header CRC"
         size = buf[2] - 5
         total = 10 + size + 2 * -(-size // 16)
         if len(buf) < total:
@@ -637,7 +628,7 @@ def _link_frames(buf: bytearray, owners: list[int]) -> list[LinkFrame]:
         data, ok, pos = b"", True, 10
         while pos < total:
             block = bytes(buf[pos : min(pos + 16, total - 2)])
-            ok &= dnp3_crc(block) == struct.unpack_from("<H", buf, pos + len(block))[0]
+            ok &= crc_bitwise(block) == struct.unpack_from("<H", buf, pos + len(block))[0]
             data += block
             pos += len(block) + 2
         ctrl, dst, src = struct.unpack_from("<BHH", buf, 3)
