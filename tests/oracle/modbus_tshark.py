@@ -22,6 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests.conftest import real_pcaps_dir
+
 FIELDS = ("tid", "unit", "func", "exc", "ref", "words", "bits", "regs")
 
 PduKey = tuple[int, int]  # (frame, index of the PDU within the frame)
@@ -171,6 +175,14 @@ def collect_pdus(
 
 def otsec_pdus(path: Path, ports: dict[int, str] | None = None) -> dict[PduKey, dict[str, Any]]:
     return collect_pdus(path, otsec_record, ports)
+
+
+#: Oracle tests need tshark; tests over the public captures need them present.
+needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+
+
+def needs_captures(captures: dict[str, Any]) -> pytest.MarkDecorator:
+    return pytest.mark.skipif(not captures, reason=f"no captures at {real_pcaps_dir()}")
 
 
 def check_known(name: str, result: Comparison, known: dict[tuple[str, int, int, str], str]) -> None:

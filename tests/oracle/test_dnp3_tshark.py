@@ -10,7 +10,6 @@ histograms match GROUND_TRUTH.json's (or the difference is listed there too)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,14 @@ from tests.oracle.dnp3_tshark import (
     otsec_pdus,
     tshark_pdus,
 )
-from tests.oracle.modbus_tshark import Comparison, check_known, load_known
+from tests.oracle.modbus_tshark import (
+    Comparison,
+    check_known,
+    load_known,
+    needs_tshark,
+)
 from tests.oracle.modbus_tshark import compare as generic_compare
+from tests.oracle.modbus_tshark import needs_captures as _needs_captures
 
 KNOWN = Path(__file__).with_name("dnp3_known_differences.tsv")
 REPO = Path(__file__).resolve().parents[2]
@@ -76,8 +81,7 @@ def _known() -> dict[tuple[str, int, int, str], str]:
     return load_known(KNOWN)
 
 
-needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
-needs_captures = pytest.mark.skipif(not CAPTURES, reason=f"no captures at {real_pcaps_dir()}")
+needs_captures = _needs_captures(CAPTURES)
 
 
 def _check_known(name: str) -> None:

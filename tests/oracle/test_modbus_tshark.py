@@ -7,7 +7,6 @@ be listed, with its reason, in modbus_known_differences.tsv beside this file."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,11 @@ from tests.oracle.modbus_tshark import (
     check_known,
     compare,
     load_known,
+    needs_tshark,
     otsec_pdus,
     tshark_pdus,
 )
+from tests.oracle.modbus_tshark import needs_captures as _needs_captures
 
 KNOWN = Path(__file__).with_name("modbus_known_differences.tsv")
 pytestmark = [pytest.mark.realpcaps, pytest.mark.tshark]
@@ -56,8 +57,7 @@ def _result(name: str) -> Comparison:
     return _RESULTS[name]
 
 
-needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
-needs_captures = pytest.mark.skipif(not CAPTURES, reason=f"no captures at {real_pcaps_dir()}")
+needs_captures = _needs_captures(CAPTURES)
 
 
 @needs_tshark

@@ -9,14 +9,19 @@ heuristic count (or the difference is listed there too)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import ground_truth, real_pcaps_dir
-from tests.oracle.modbus_tshark import Comparison, check_known, load_known
+from tests.oracle.modbus_tshark import (
+    Comparison,
+    check_known,
+    load_known,
+    needs_tshark,
+)
+from tests.oracle.modbus_tshark import needs_captures as _needs_captures
 from tests.oracle.s7_tshark import compare, otsec_pdus, tshark_pdus
 
 KNOWN = Path(__file__).with_name("s7_known_differences.tsv")
@@ -49,8 +54,7 @@ def _known() -> dict[tuple[str, int, int, str], str]:
     return load_known(KNOWN)
 
 
-needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
-needs_captures = pytest.mark.skipif(not CAPTURES, reason=f"no captures at {real_pcaps_dir()}")
+needs_captures = _needs_captures(CAPTURES)
 
 
 def _check_known(name: str) -> None:
