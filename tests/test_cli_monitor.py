@@ -115,3 +115,27 @@ def test_learning_an_unwritable_baseline_is_a_clear_error(
     assert main(["baseline", "learn", "--no-progress", "-o", str(blocker / "b.json"),
                  str(STOP)]) == 2  # fmt: skip
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_no_stage_fails_on_any_sample_capture(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every stage after the dissectors (inventory, detection, Sigma, learner, document
+    sinks) handles every record of every bundled capture: a stage that raises is counted
+    as an ``otsec.sink_error`` anomaly, and there must be none (an S7comm-plus PDU once
+    lacked the ``address`` the polling cadence reads)."""
+    captures = [str(p) for p in (*sorted(PCAPS.glob("*.pcap")),
+                                 *sorted((PCAPS / "attacks").glob("*.pcap")))]  # fmt: skip
+    assert main(["baseline", "learn", "--no-progress", "--json", "-o",
+                 str(tmp_path / "b.json"), *captures]) == 0  # fmt: skip
+    learned = json.loads(capsys.readouterr().out)
+    assert learned["packets"] > 0 and "otsec.sink_error" not in learned.get("anomalies", {})
+    assert main(["replay", "--no-progress", "--json", "--quiet", "--baseline", str(PLANT),
+                 "--rules", "default", "--events", str(tmp_path / "e.jsonl"), "--alerts",
+                 str(tmp_path / "a.jsonl"), "--inventory", str(tmp_path / "i.json"),
+                 *captures]) == 0  # fmt: skip
+    result = json.loads(capsys.readouterr().out)
+    assert result["protocols"] and "otsec.sink_error" not in result["anomalies"]
+    events = (tmp_path / "e.jsonl").read_text().splitlines()
+    anomalies = [e for e in map(json.loads, events) if e["event"]["dataset"] == "otsec.anomaly"]
+    assert len(anomalies) == sum(result["anomalies"].values())

@@ -375,6 +375,15 @@ class S7PlusPdu(NeutralFields):
         return self.sequence
 
     @property
+    def address(self) -> int | None:
+        """S7comm-plus variables are not decoded: no address, no values."""
+        return None
+
+    @property
+    def values(self) -> list[Any] | None:
+        return None
+
+    @property
     def function_name(self) -> str:
         if self.function is None:
             return "none"

@@ -156,8 +156,9 @@ class Learner:
         fc = rec.function
         n = edge.functions.get(fc)
         if n is None:
-            edge.functions[fc] = 1
-            edge.names[fc] = rec.function_name
+            if fc is not None:  # an S7comm-plus PDU too short to carry its function
+                edge.functions[fc] = 1
+                edge.names[fc] = rec.function_name
         else:
             edge.functions[fc] = n + 1
         req = t.request

@@ -36,6 +36,9 @@ class Record(Protocol):
     @property
     def target(self) -> str: ...
 
+    @property
+    def address(self) -> int | None: ...
+
     def specific(self) -> dict[str, Any]: ...
 
 
