@@ -83,8 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--config", metavar="FILE", help="TOML settings (limits, ports)")
     replay.add_argument(
         "--events", metavar="FILE",
-        help="write one ECS JSON document per protocol transaction to FILE (JSON lines; "
-        "'-' for standard output)",
+        help="write one ECS JSON document per protocol transaction and per protocol anomaly "
+        "to FILE (JSON lines; '-' for standard output)",
     )  # fmt: skip
     replay.add_argument(
         "--baseline", metavar="FILE",
@@ -239,9 +239,11 @@ def _replay(args: argparse.Namespace, out: Console, err: Console) -> int:
     if not args.quiet and not args.json:
         alert_sinks.append(ConsoleAlerts(console))
     event_sinks: list[Callable[[Transaction], None]] = []
+    anomaly_sinks: list[Callable[[dict[str, Any]], None]] = []
     if events is not None:
         write_event = events.write
         event_sinks.append(lambda t: write_event(transaction_doc(t)))
+        anomaly_sinks.append(write_event)
     sigma = None
     wanted = args.rules or list(settings.sigma.rules)
     if wanted:
@@ -256,7 +258,7 @@ def _replay(args: argparse.Namespace, out: Console, err: Console) -> int:
             _say(f"warning: {problem}")
     monitor = Monitor(
         settings, baseline=base, alert_sinks=alert_sinks, event_sinks=event_sinks,
-        vendor=default_vendor(), sigma=sigma,
+        anomaly_sinks=anomaly_sinks, vendor=default_vendor(), sigma=sigma,
     )  # fmt: skip
     _run(monitor, readers, args, err, sinks)
     result = summary.build(monitor.pipeline)
@@ -406,8 +408,12 @@ def _rules_check(args: argparse.Namespace, out: Console) -> int:
         key = service or category or product or "any"
         by_source[key] = by_source.get(key, 0) + 1
     counts = ", ".join(f"{k} {v}" for k, v in sorted(by_source.items()))
+    corr = len(engine.correlations)
+    bases = sum(1 for r in engine.rules if not r.alerts)
+    also = f", {corr} correlations over {bases} base rules" if corr else ""
     out.print(
-        f"{len(engine.rules)} rules loaded ({counts}); {len(problems)} problems", soft_wrap=True
+        f"{len(engine.rules) + corr} rules loaded ({counts}{also}); {len(problems)} problems",
+        soft_wrap=True,
     )
     return EXIT_OK if not problems else 1
 
@@ -419,13 +425,15 @@ def _rules_export(args: argparse.Namespace) -> int:
 
     paths = args.paths or [str(RULES_DIR)]
     try:
-        converted, problems = sigma_export.export(
+        converted, problems, skipped = sigma_export.export(
             paths, PIPELINE, ATTACK_BUNDLE, args.target, args.format
         )
     except SigmaLoadError as exc:
         raise UsageError(str(exc)) from None
     for problem in problems:
         _say(f"otsec: rules export: {problem}")
+    for note in skipped:
+        _say(f"otsec: rules export: skipped {note}")
     text = "".join(line.rstrip("\n") + "\n" for line in converted)
     if args.output:
         try:
@@ -434,8 +442,9 @@ def _rules_export(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.output}: cannot write ({exc.strerror or exc})") from None
     else:
         sys.stdout.write(text)
+    also = f"; {len(skipped)} skipped" if skipped else ""
     _say(f"{len(converted)} rules converted to {args.target} ({args.format}); "
-         f"{len(problems)} problems")  # fmt: skip
+         f"{len(problems)} problems{also}")  # fmt: skip
     return EXIT_OK if not problems else 1
 
 

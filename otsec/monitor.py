@@ -27,10 +27,10 @@ from otsec.flows.table import Flow
 from otsec.inventory import oui
 from otsec.inventory.assets import Inventory
 from otsec.pipeline import FileReport, Pipeline, ProgressCallback
-from otsec.sinks.ecs import alert_doc, anomaly_doc, anomaly_protocol, transaction_doc
+from otsec.sinks.ecs import alert_doc, anomaly_doc, anomaly_protocol, outcome, transaction_doc
 
 if TYPE_CHECKING:  # pySigma is imported only when a rule pack is loaded (load_sigma)
-    from otsec.detection.sigma import CompiledRule, SigmaEngine
+    from otsec.detection.sigma import CompiledCorrelation, CompiledRule, SigmaEngine
 
 AlertSink = Callable[[Alert], None]
 
@@ -49,6 +49,7 @@ class Monitor:
         learn: bool = False,
         alert_sinks: list[AlertSink] | None = None,
         event_sinks: list[Callable[[Transaction], None]] | None = None,
+        anomaly_sinks: list[Callable[[dict[str, Any]], None]] | None = None,
         vendor: Callable[[bytes], str | None] | None = None,
         sigma: SigmaEngine | None = None,
     ) -> None:
@@ -94,6 +95,11 @@ class Monitor:
             pipeline.event_handlers.append(self.sigma.transaction)
             pipeline.anomaly_handlers.append(self.sigma.anomaly)
         pipeline.event_handlers += event_sinks or []
+        #: The capture being read (``log.file.path`` of anomaly documents).
+        self.capture = ""
+        self.anomaly_sinks = list(anomaly_sinks or [])
+        if self.anomaly_sinks:
+            pipeline.anomaly_handlers.append(self._anomaly)
 
     def _alert(self, alert: Alert) -> None:
         key = (alert.rule.id, alert.severity)
@@ -103,8 +109,14 @@ class Monitor:
         if self.sigma is not None:
             self.sigma.alert(alert)
 
+    def _anomaly(self, name: str, ts: float, flow: Flow | None, detail: str) -> None:
+        doc = anomaly_doc(name, ts, detail, self.capture, flow)
+        for sink in self.anomaly_sinks:
+            sink(doc)
+
     def run(self, reader: PacketSource, progress: ProgressCallback | None = None) -> FileReport:
         p = self.pipeline
+        self.capture = reader.name
         if self.sigma is not None:
             self.sigma.capture = reader.name
         report = p.run(reader, progress)
@@ -230,6 +242,7 @@ _CHEAP_FIELDS: dict[str, Callable[[Transaction], Any]] = {
     "ics.function.code": lambda t: t.record.function,
     "ics.function.name": lambda t: t.record.function_name,
     "ics.transaction.status": lambda t: t.status,
+    "event.outcome": outcome,
     "source.ip": lambda t: t.envelope.client_ip,
     "destination.ip": lambda t: t.envelope.server_ip,
     "destination.port": lambda t: t.envelope.server_port,
@@ -296,7 +309,7 @@ class SigmaStage:
         self._by_kind: dict[tuple[Any, ...], list[CompiledRule]] = {}
         self.capture = ""
 
-    def _spec(self, rule: CompiledRule) -> RuleSpec:
+    def _spec(self, rule: CompiledRule | CompiledCorrelation) -> RuleSpec:
         spec = self._specs.get(rule.id)
         if spec is None:
             spec = self._specs[rule.id] = RuleSpec(
@@ -338,16 +351,37 @@ class SigmaStage:
         for rule in candidates:
             self.engine.evaluated += 1
             if rule.match(doc):  # type: ignore[arg-type]  # a mapping by dotted path
-                spec = self._spec(rule)
-                name = t.record.function_name
-                self.detector.raise_alert(Alert(
+                self._matched(rule, doc, t.ts, lambda spec, how: Alert(
                     rule=spec, severity=spec.severity, techniques=spec.techniques, ts=t.ts,
-                    message=f"{client} -> {server} {t.protocol} {name} (Sigma: {spec.name})",
-                    source_ip=client, destination_ip=server, destination_port=port,
-                    protocol=t.protocol, transport=transport, community_id=env.community_id,
-                    transaction=t, capture=env.capture,
+                    message=f"{client} -> {server} {t.protocol} {t.record.function_name} "
+                    f"({how})", source_ip=client, destination_ip=server,
+                    destination_port=port, protocol=t.protocol, transport=transport,
+                    community_id=env.community_id, transaction=t, capture=env.capture,
                     packet=t.request_packet or t.response_packet,
                 ))  # fmt: skip
+
+    def _matched(
+        self, rule: CompiledRule, doc: Any, ts: float, alert: Callable[[RuleSpec, str], Alert]
+    ) -> None:
+        """A rule matched ``doc``: its alert (unless it only feeds correlations), and the
+        alert of every correlation whose count it completes. ``alert(spec, how)`` builds
+        the alert for a rule; ``how`` ends its message."""
+        if rule.alerts:
+            spec = self._spec(rule)
+            self.detector.raise_alert(alert(spec, f"Sigma: {spec.name}"))
+        for corr in rule.correlations:
+            fired = corr.add(ts, doc)
+            if fired is None:
+                continue
+            group, n = fired
+            spec = self._spec(corr)
+            span = f"{corr.span:g} s"
+            what = "events" if corr.kind == "event_count" else f"distinct {corr.value_field}"
+            out = alert(spec, f"{n} {what} within {span}; Sigma: {spec.name}")
+            out.subject = "correlation"
+            out.details = {"events": n, "timespan": corr.span,
+                           "group": [str(v) for v in group if v is not None]}  # fmt: skip
+            self.detector.raise_alert(out)
 
     def anomaly(self, name: str, ts: float, flow: Flow | None, detail: str) -> None:
         # the rules are picked before the document is built (most anomalies concern none)
@@ -357,22 +391,22 @@ class SigmaStage:
         if not rules:
             return
         doc = anomaly_doc(name, ts, detail, self.capture, flow)
+        src = doc.get("source", {}).get("ip", "")
+        dst = doc.get("destination", {})
+        network = doc.get("network", {})
+        capture = self.capture
         for rule in rules:
             self.engine.evaluated += 1
             if not rule.match(doc):
                 continue
-            spec = self._spec(rule)
-            src = doc.get("source", {}).get("ip", "")
-            dst = doc.get("destination", {})
-            self.detector.raise_alert(Alert(
+            self._matched(rule, doc, ts, lambda spec, how: Alert(
                 rule=spec, severity=spec.severity, techniques=spec.techniques, ts=ts,
                 message=f"{name}" + (f" ({detail})" if detail else "")
-                + (f" on {src} -> {dst.get('ip')}" if src else "") + f" (Sigma: {spec.name})",
+                + (f" on {src} -> {dst.get('ip')}" if src else "") + f" ({how})",
                 source_ip=src, destination_ip=dst.get("ip", ""),
                 destination_port=dst.get("port"), protocol=service,
-                transport=doc.get("network", {}).get("transport"),
-                community_id=doc.get("network", {}).get("community_id"),
-                subject=name, details={"anomaly": name}, capture=self.capture,
+                transport=network.get("transport"), community_id=network.get("community_id"),
+                subject=name, details={"anomaly": name}, capture=capture,
             ))  # fmt: skip
 
     def alert(self, alert: Alert) -> None:
@@ -380,10 +414,9 @@ class SigmaStage:
             return
         doc = alert_doc(alert)
         for rule in self.engine.matches(doc, "baseline", None):
-            spec = self._spec(rule)
-            self.detector.raise_alert(Alert(
+            self._matched(rule, doc, alert.ts, lambda spec, how: Alert(
                 rule=spec, severity=spec.severity, techniques=spec.techniques, ts=alert.ts,
-                message=f"{alert.message} (Sigma: {spec.name})", source_ip=alert.source_ip,
+                message=f"{alert.message} ({how})", source_ip=alert.source_ip,
                 destination_ip=alert.destination_ip, destination_port=alert.destination_port,
                 protocol=alert.protocol, transport=alert.transport,
                 community_id=alert.community_id, subject=alert.rule.id,
@@ -402,4 +435,4 @@ def load_sigma(paths: list[str | Path], variables: dict[str, list[str]] | None =
 
     pipeline = load_pipeline(PIPELINE, variables)
     report = load_rules(paths, pipeline)
-    return SigmaEngine(report.rules), report.errors
+    return SigmaEngine(report.rules, report.correlations), report.errors

@@ -60,20 +60,31 @@ def flatten(doc: Any, prefix: str = "") -> Iterator[tuple[str, str, Any]]:
     elif isinstance(doc, list):
         for item in doc:
             yield from flatten(item, prefix)
-    else:
+    elif doc is not None:  # a null has no type (Elasticsearch indexes it as absent)
         yield prefix, _type(prefix, doc), doc
 
 
 def alert_files(tmp: Path) -> list[Path]:
-    """Alerts of the sample captures against the baseline learned from plant_baseline."""
+    """Alerts (built-in and Sigma) of the sample captures and the attack captures against
+    the baseline learned from plant_baseline."""
     from otsec.cli import main
 
     base = tmp / "plant.json"
     assert main(["baseline", "learn", "--no-progress", "--config", str(PLANT_CONFIG), "-o",
                  str(base), str(REPO / "pcaps" / "plant_baseline.pcap")]) == 0  # fmt: skip
     out = tmp / "alerts.jsonl"
-    args = ["replay", "--json", "--baseline", str(base), "--alerts", str(out)]
-    assert main([*args, *map(str, CAPTURES)]) == 0
+    args = [
+        "replay",
+        "--json",
+        "--config",
+        str(PLANT_CONFIG),
+        "--baseline",
+        str(base),
+        "--alerts",
+        str(out),
+    ]  # fmt: skip  (the config turns the Sigma pack on)
+    attacks = sorted((REPO / "pcaps" / "attacks").glob("*.pcap"))
+    assert main([*args, *map(str, CAPTURES), *map(str, attacks)]) == 0
     return [out]
 
 
