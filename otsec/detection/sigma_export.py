@@ -23,13 +23,47 @@ from sigma.backends.elasticsearch.elasticsearch_eql import EqlBackend
 from sigma.backends.elasticsearch.elasticsearch_esql import ESQLBackend
 from sigma.backends.elasticsearch.elasticsearch_lucene import LuceneBackend
 from sigma.collection import SigmaCollection
+from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
+from sigma.conversion.state import ConversionState
+from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
+from sigma.filters import SigmaFilter
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
+from sigma.types import SigmaNumber
 
 from otsec.detection.sigma import SigmaLoadError, load_pipeline, rule_files, use_offline_attack
 
-BACKENDS: dict[str, Any] = {"lucene": LuceneBackend, "esql": ESQLBackend, "eql": EqlBackend}
+
+class OtsecEqlBackend(EqlBackend):
+    """pySigma's EQL backend with numbers compared as numbers. The stock backend writes
+    ``field:8`` and ``field like~ (5, 6)``, and Elasticsearch's EQL accepts ``:`` and
+    ``like~`` on strings only, so a rule on a numeric field (``ics.function.code``) would
+    fail in the SIEM. Numbers become ``field == 8`` and ``field in (5, 6)``; strings keep
+    the case-insensitive operators Sigma asks for."""
+
+    def convert_condition_field_eq_val_num(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        return f"{self.escape_and_quote_field(cond.field)} == {cond.value}"
+
+    def convert_condition_as_in_expression(
+        self, cond: ConditionOR | ConditionAND, state: ConversionState
+    ) -> Any:
+        values = [a for a in cond.args if isinstance(a, ConditionFieldEqualsValueExpression)]
+        if (
+            isinstance(cond, ConditionOR)
+            and len(values) == len(cond.args)
+            and all(isinstance(a.value, SigmaNumber) for a in values)
+        ):
+            field = self.escape_and_quote_field(values[0].field)  # one field: the caller checks
+            return f"{field} in ({', '.join(str(a.value) for a in values)})"
+        return super().convert_condition_as_in_expression(cond, state)
+
+
+BACKENDS: dict[str, Any] = {
+    "lucene": LuceneBackend, "esql": ESQLBackend, "eql": OtsecEqlBackend,
+}  # fmt: skip
 #: logsource -> the data streams its documents live in (for the Lucene SIEM rules).
 INDEXES = {
     ("ics", None): ["logs-otsec.modbus-*", "logs-otsec.s7comm-*", "logs-otsec.dnp3-*"],
@@ -52,41 +86,73 @@ def formats(target: str) -> dict[str, str]:
 def export(
     paths: Iterable[str | Path], pipeline_path: str | Path, attack_bundle: str | Path,
     target: str, fmt: str = "default",
-) -> tuple[list[str], list[str]]:  # fmt: skip
-    """(converted rules, problems): one output string per rule (per query for the plain
-    formats), problems as 'file: message'."""
+) -> tuple[list[str], list[str], list[str]]:  # fmt: skip
+    """(converted rules, problems, skipped): one output string per rule (per query for the
+    plain formats, on one line), problems as 'file: message', and the rules the target
+    cannot express (correlations in Lucene) as 'file: message'."""
     if fmt not in formats(target):
         raise SigmaLoadError(f"target {target} has no format {fmt!r}: {', '.join(formats(target))}")
     out: list[str] = []
     problems: list[str] = []
+    skipped: list[str] = []
     pipeline = load_pipeline(pipeline_path)
+    loaded: list[tuple[SigmaRule | SigmaCorrelationRule, Path]] = []
+    for path in rule_files(paths):
+        try:
+            collection = SigmaCollection.from_yaml(path.read_text(encoding="utf-8"),
+                                                   resolve_references=False)  # fmt: skip
+        except (OSError, SigmaError, ValueError) as exc:
+            problems.append(f"{path}: {exc}")
+            continue
+        loaded += [
+            (r, path) for r in collection.rules if isinstance(r, SigmaRule | SigmaCorrelationRule)
+        ]
+    # correlations name their base rules across files; a base rule a correlation does
+    # not let generate alerts is not a SIEM rule of its own
+    everything = SigmaCollection([r for r, _p in loaded], resolve_references=False)
     with tempfile.TemporaryDirectory(prefix="otsec-attack-") as cache:
         use_offline_attack(attack_bundle, cache)
-        for path in rule_files(paths):
+        for rule, path in loaded:
             try:
-                collection = SigmaCollection.from_yaml(path.read_text(encoding="utf-8"))
-            except (OSError, SigmaError, ValueError) as exc:
-                problems.append(f"{path}: {exc}")
+                if isinstance(rule, SigmaCorrelationRule):
+                    rule.resolve_rule_references(everything)
+                    if target == "lucene":
+                        skipped.append(f"{path}: {rule.title}: Lucene has no correlations; "
+                                       "export this rule with --target esql or eql")  # fmt: skip
+            except SigmaError as exc:
+                problems.append(f"{path}: {type(exc).__name__}: {exc}")
+        for rule, path in loaded:
+            if isinstance(rule, SigmaRule) and not rule._output:
                 continue
-            for rule in collection.rules:
-                if not isinstance(rule, SigmaRule):
-                    continue
-                try:
-                    out += _convert(rule, pipeline, target, fmt)
-                except (SigmaError, ValueError, KeyError, RuntimeError) as exc:
-                    problems.append(f"{path}: {type(exc).__name__}: {exc}")
-    return out, problems
+            if isinstance(rule, SigmaCorrelationRule) and (
+                target == "lucene" or not rule.referenced_rules
+            ):
+                continue
+            try:
+                converted = _convert(rule, pipeline, target, fmt)
+            except (SigmaError, ValueError, KeyError, RuntimeError, NotImplementedError) as exc:
+                problems.append(f"{path}: {type(exc).__name__}: {exc}")
+                continue
+            # multi-line queries (ES|QL and EQL correlations) on one line: one rule per line
+            out += [c.replace("\n", " ") for c in converted]
+    return out, problems, skipped
 
 
-def _convert(rule: SigmaRule, pipeline: ProcessingPipeline, target: str, fmt: str) -> list[str]:
+def _convert(
+    rule: SigmaRule | SigmaCorrelationRule, pipeline: ProcessingPipeline, target: str, fmt: str
+) -> list[str]:
     """One rule with its own backend (the Lucene SIEM rules take the rule's index as a
-    backend option); the backend combines the pipeline into a fresh one per conversion."""
-    ls = rule.logsource
+    backend option); the backend combines the pipeline into a fresh one per conversion. A
+    correlation is converted with the base rules it names."""
     options: dict[str, Any] = {}
-    if target == "lucene":
+    if target == "lucene" and isinstance(rule, SigmaRule):
+        ls = rule.logsource
         options["index_names"] = INDEXES.get((ls.category, ls.service), ["logs-otsec.*-*"])
     backend = BACKENDS[target](processing_pipeline=pipeline, **options)
-    result = backend.convert(SigmaCollection([rule]), fmt)
+    rules: list[SigmaRule | SigmaCorrelationRule | SigmaFilter] = [rule]
+    if isinstance(rule, SigmaCorrelationRule):
+        rules += [ref.rule for ref in rule.referenced_rules]
+    result = backend.convert(SigmaCollection(rules, resolve_references=False), fmt)
     if isinstance(result, list):
         return [r if isinstance(r, str) else _json(r) for r in result]
     return [result if isinstance(result, str) else _json(result)]

@@ -5,6 +5,7 @@ match as written), problems reported as file:line, and Sigma alerts end to end."
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,13 @@ from sigma.collection import SigmaCollection
 from sigma.processing.pipeline import ProcessingPipeline
 
 from otsec.cli import main
-from otsec.detection.sigma import compile_rule, load_pipeline, load_rules
+from otsec.detection.sigma import (
+    CompiledCorrelation,
+    CompiledRule,
+    compile_rule,
+    load_pipeline,
+    load_rules,
+)
 from tests.conftest import REPO
 
 RULES = REPO / "rules"
@@ -88,7 +95,20 @@ def test_conformance(name: str, detection: dict[str, Any], match: list[Any],
 def pack() -> dict[str, Any]:
     report = load_rules([RULES], load_pipeline(PIPELINE))
     assert report.errors == []
-    return {r.id: r for r in report.rules}
+    return {r.id: r for r in [*report.rules, *report.correlations]}
+
+
+def _fires(corr: CompiledCorrelation, bases: list[Any], spec: dict[str, Any]) -> bool:
+    """Feed a correlation a sequence: ``count`` documents, one every ``every`` seconds,
+    cycling through ``docs``; the ones its base rules match are counted."""
+    corr.windows.clear()
+    fired = False
+    for i in range(spec["count"]):
+        doc = spec["docs"][i % len(spec["docs"])]
+        if any(b.match(doc) for b in bases) and corr.add(1_767_600_000 + i * spec["every"], doc):
+            fired = True
+    corr.windows.clear()
+    return fired
 
 
 def test_every_rule_has_examples_that_hold(pack: dict[str, Any]) -> None:
@@ -97,10 +117,18 @@ def test_every_rule_has_examples_that_hold(pack: dict[str, Any]) -> None:
         spec = yaml.safe_load(path.read_text())
         rule = pack[spec["rule"]]
         assert spec["match"] and spec["nomatch"], path
-        for doc in spec["match"]:
-            assert rule.match(doc), (path.name, doc)
-        for doc in spec["nomatch"]:
-            assert not rule.match(doc), (path.name, doc)
+        if isinstance(rule, CompiledCorrelation):
+            bases = [b for b in pack.values() if rule in getattr(b, "correlations", ())]
+            assert bases, path
+            for seq in spec["match"]:
+                assert _fires(rule, bases, seq), (path.name, seq["count"], seq["every"])
+            for seq in spec["nomatch"]:
+                assert not _fires(rule, bases, seq), (path.name, seq["count"], seq["every"])
+        else:
+            for doc in spec["match"]:
+                assert rule.match(doc), (path.name, doc)
+            for doc in spec["nomatch"]:
+                assert not rule.match(doc), (path.name, doc)
         tested.add(spec["rule"])
     assert tested == set(pack), f"rules without examples: {set(pack) - tested}"
 
@@ -109,9 +137,13 @@ def test_every_rule_is_complete(pack: dict[str, Any]) -> None:
     for rule in pack.values():
         r = rule.rule
         assert r.id and r.level and r.status and r.description and r.falsepositives, r.title
-        assert rule.techniques, f"{r.title}: no attack.t08xx tag"
+        if isinstance(rule, CompiledCorrelation) or rule.alerts:
+            assert rule.techniques, f"{r.title}: no attack.t08xx tag"
+        else:  # a base rule that only feeds correlations raises nothing of its own
+            assert rule.correlations and r.level.name.lower() == "informational", r.title
         assert all(t.startswith("T08") for t in rule.techniques)
-        assert r.logsource.product == "otsec"
+        if isinstance(rule, CompiledRule):
+            assert r.logsource.product == "otsec"
 
 
 def test_problems_name_file_and_line(tmp_path: Path) -> None:
@@ -174,8 +206,15 @@ def test_every_rule_exports_offline(
     out = tmp_path / "out.txt"
     assert main(["rules", "export", "--target", target, "--format", fmt, "-o", str(out)]) == 0
     lines = out.read_text().splitlines()
-    pack = load_rules([RULES], load_pipeline(PIPELINE)).rules
-    assert len(lines) == len(pack)
+    report = load_rules([RULES], load_pipeline(PIPELINE))
+    # SIEM rules: every rule that alerts (base rules of correlations only feed them), and
+    # the correlations where the target can express them (not Lucene)
+    alerting = [r for r in report.rules if r.alerts]
+    correlations = report.correlations if target != "lucene" else []
+    assert len(lines) == len(alerting) + len(correlations) and report.correlations
+    if target != "lucene":
+        storm = next(line for line in lines if "otsec.modbus" in line and "failure" in line)
+        assert ("stats event_count" in storm) if target == "esql" else ("sequence by" in storm)
     if fmt == "siem_rule_ndjson":
         rules = [json.loads(line) for line in lines]
         stop = next(r for r in rules if r["rule_id"] == "4d1d54de-0c4a-451e-99dc-5ea5850e0755")
@@ -184,7 +223,9 @@ def test_every_rule_exports_offline(
         assert names == {"Change Operating Mode", "Service Stop"}
     else:
         assert any("otsec.s7comm" in line and "41" in line for line in lines)
-    assert "0 problems" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "0 problems" in err
+    assert ("3 skipped" in err) == (target == "lucene")
 
 
 def test_guards_never_hide_a_match(pack: dict[str, Any]) -> None:
@@ -222,3 +263,25 @@ def test_guards_never_hide_a_match(pack: dict[str, Any]) -> None:
             monitor.run(reader)
     monitor.close()
     assert matched > 50 and checked > 10_000
+
+
+def test_eql_compares_numbers_as_numbers(tmp_path: Path) -> None:
+    """Elasticsearch's EQL takes ``:`` and ``like~`` on strings only: numbers must come
+    out as ``==`` and ``in``, strings keep the case-insensitive operators."""
+    from otsec.detection.sigma_export import export
+
+    rule = tmp_path / "r.yml"
+    rule.write_text(
+        "title: numbers and strings\nid: 0e0a6c3c-7c39-4a55-9d0c-2f7a1c1e9b01\n"
+        "status: test\nlevel: low\nlogsource: {product: otsec, service: modbus}\n"
+        "detection:\n  fc: {function_code: [5, 6, 15]}\n  one: {unit_id: 0}\n"
+        "  op: {operation: [write, 'program_*']}\n  condition: fc and one and op\n"
+    )
+    (query,), problems, _ = export([rule], PIPELINE, RULES / "attack" / "ics-attack.json", "eql")
+    assert not problems
+    assert "ics.function.code in (5, 6, 15)" in query and "ics.modbus.unit_id == 0" in query
+    assert 'ics.operation like~ ("write", "program_*")' in query
+    out, problems, _ = export([RULES], PIPELINE, RULES / "attack" / "ics-attack.json", "eql")
+    assert not problems and out
+    for line in out:
+        assert not re.search(r"(:|like~ \()\s*-?\d", line), line
