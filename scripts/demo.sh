@@ -20,9 +20,10 @@ echo "== 1. learn the baseline from 5 minutes of normal operation (zones: baseli
     -o "$OUT/plant-baseline.json" --no-progress
 "$OTSEC" baseline show "$OUT/plant-baseline.json"
 echo
-echo "== 2. a different stretch of normal operation: no alert expected =="
-"$OTSEC" replay --baseline "$OUT/plant-baseline.json" --alerts "$OUT/normal-alerts.jsonl" \
-    --no-progress --json pcaps/plant_normal.pcap | python3 -c '
+echo "== 2. a different stretch of normal operation: no alert expected (built-in detections"
+echo "      and the Sigma pack of rules/, with the plant's allow-lists from baselines/plant.toml) =="
+"$OTSEC" replay --config baselines/plant.toml --baseline "$OUT/plant-baseline.json" \
+    --alerts "$OUT/normal-alerts.jsonl" --no-progress --json pcaps/plant_normal.pcap | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
 n, a = s["packets"], s["alerts"]["total"]
@@ -32,8 +33,8 @@ echo "== 3. the attack captures (pcaps/attacks/*.md say what each one does) =="
 for c in pcaps/attacks/*.pcap; do
     name=$(basename "$c" .pcap)
     echo "-- $name: $(awk 'NR > 1 && NF { print; exit }' "pcaps/attacks/$name.md")"
-    "$OTSEC" replay --baseline "$OUT/plant-baseline.json" --alerts "$OUT/$name.alerts.jsonl" \
-        --no-progress --json "$c" > "$OUT/$name.summary.json" 2>/dev/null || true
+    "$OTSEC" replay --config baselines/plant.toml --baseline "$OUT/plant-baseline.json" \
+        --alerts "$OUT/$name.alerts.jsonl" --no-progress --json "$c" > "$OUT/$name.summary.json" 2>/dev/null || true
     python3 - "$OUT/$name.alerts.jsonl" <<'PY'
 import json, sys
 for line in open(sys.argv[1]):
@@ -47,8 +48,8 @@ PY
 done
 echo
 echo "== 4. the whole intrusion of plant_attack.pcap, as the console shows it =="
-"$OTSEC" replay --baseline "$OUT/plant-baseline.json" --alerts "$OUT/plant_attack.alerts.jsonl" \
-    --inventory "$OUT/inventory.json" --no-progress pcaps/plant_attack.pcap \
+"$OTSEC" replay --config baselines/plant.toml --baseline "$OUT/plant-baseline.json" \
+    --alerts "$OUT/plant_attack.alerts.jsonl" --inventory "$OUT/inventory.json" --no-progress pcaps/plant_attack.pcap \
     > "$OUT/plant_attack.console.txt"
 sed -n '/^otsec replay/q;p' "$OUT/plant_attack.console.txt"   # the alert lines (the summary follows)
 cat "$OUT/plant_attack.alerts.jsonl" >> "$OUT/alerts.jsonl"
@@ -57,5 +58,5 @@ echo "== 5. the asset inventory after the intrusion =="
 "$OTSEC" inventory show "$OUT/inventory.json"
 echo
 echo "demo: $(wc -l < "$OUT/alerts.jsonl") ECS alert documents in $OUT/alerts.jsonl (fields:"
-echo "      docs/schema.md, rules: docs/detections.md); inventory in $OUT/inventory.json"
+echo "      docs/schema.md, rules: docs/detections.md, docs/sigma.md); inventory in $OUT/inventory.json"
 echo "      (also: otsec inventory show $OUT/inventory.json --csv)"

@@ -14,12 +14,18 @@ value, ``|cidr`` network containment, ``|gt``/``|gte``/``|lt``/``|lte`` numeric
 comparison (numbers written as text are compared as numbers), ``|exists``, ``null`` for
 a missing field. A field holding a list matches when any element does. Rule problems are
 collected with their file and line; the other rules still load.
+
+Correlation rules (Sigma 2.0) of type ``event_count`` and ``value_count`` with a ``gte``
+or ``gt`` condition run over a sliding window of their ``timespan`` per ``group-by``
+value: the alert goes out when the count is reached, and the group's window starts again.
+Their base rules raise no alert of their own unless a correlation says ``generate: true``.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,8 +40,15 @@ from sigma.conditions import (
     ConditionOR,
     ConditionValueExpression,
 )
+from sigma.correlations import (
+    SigmaCorrelationCondition,
+    SigmaCorrelationConditionOperator,
+    SigmaCorrelationRule,
+    SigmaCorrelationType,
+)
 from sigma.data import mitre_attack
 from sigma.exceptions import SigmaError
+from sigma.filters import SigmaFilter
 from sigma.plugins import InstalledSigmaPlugins
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
@@ -80,6 +93,10 @@ class CompiledRule:
     #: :func:`fold` does. A caller that knows a field's value cheaply can skip the rule
     #: without building the document.
     guards: tuple[tuple[str, frozenset[Any]], ...] = ()
+    #: A match is an alert (False for the base rules of correlations without ``generate``).
+    alerts: bool = True
+    #: Correlations that count this rule's matches.
+    correlations: list[CompiledCorrelation] = field(default_factory=list)
 
     def admits_partly(self, known: dict[str, Any]) -> bool:
         """False when a guard on a field of ``known`` rules a match out (guards on other
@@ -115,9 +132,89 @@ class CompiledRule:
         return self.rule.level.name.lower() if self.rule.level else "medium"
 
 
+#: Groups a correlation keeps windows for; when there are more, the windows start again.
+MAX_GROUPS = 65_536
+
+
+@dataclass(slots=True)
+class CompiledCorrelation:
+    """An ``event_count`` or ``value_count`` correlation over its base rules' matches."""
+
+    rule: SigmaCorrelationRule
+    path: str
+    #: ``event_count`` or ``value_count``.
+    kind: str
+    #: Document fields the windows are kept per (the rule's ``group-by``, mapped).
+    group_by: tuple[str, ...]
+    #: Window length in seconds.
+    span: float
+    #: The alert goes out when the count reaches this.
+    threshold: int
+    #: value_count: the field whose distinct values are counted.
+    value_field: str | None = None
+    techniques: tuple[str, ...] = ()
+    tactics: tuple[str, ...] = ()
+    #: group -> event times (event_count) or value -> last time (value_count).
+    windows: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return str(self.rule.id) if self.rule.id else self.rule.title
+
+    @property
+    def level(self) -> str:
+        return self.rule.level.name.lower() if self.rule.level else "medium"
+
+    def group(self, doc: Any) -> tuple[Any, ...]:
+        """The group-by values of a document (None for a field it lacks)."""
+        return tuple(_first(doc, path) for path in self.group_by)
+
+    def add(self, ts: float, doc: Any) -> tuple[tuple[Any, ...], int] | None:
+        """Count a base rule's match at packet time ``ts``: (group, count) when the count
+        reaches the threshold within the window, else None."""
+        key = self.group(doc)
+        windows = self.windows
+        window = windows.get(key)
+        start = ts - self.span
+        if self.kind == "event_count":
+            if window is None:
+                if len(windows) >= MAX_GROUPS:
+                    windows.clear()
+                window = windows[key] = deque()
+            window.append(ts)
+            while window[0] < start:
+                window.popleft()
+            n = len(window)
+        else:
+            value = _first(doc, self.value_field or "")
+            if value is None:
+                return None
+            if window is None:
+                if len(windows) >= MAX_GROUPS:
+                    windows.clear()
+                window = windows[key] = {}
+            window[fold(value)] = ts
+            n = len(window)
+            if n >= self.threshold:
+                for old in [v for v, t in window.items() if t < start]:
+                    del window[old]
+                n = len(window)
+        if n < self.threshold:
+            return None
+        del windows[key]
+        return key, n
+
+
+def _first(doc: Any, path: str) -> Any:
+    """A field's value (its first element when a list), None when missing."""
+    values = _values(doc, path)
+    return values[0] if values else None
+
+
 @dataclass(slots=True)
 class LoadReport:
     rules: list[CompiledRule] = field(default_factory=list)
+    correlations: list[CompiledCorrelation] = field(default_factory=list)
     #: "file:line: message" per problem.
     errors: list[str] = field(default_factory=list)
 
@@ -342,11 +439,51 @@ def compile_rule(rule: SigmaRule, path: str) -> CompiledRule:
                         tactics, guards)  # fmt: skip
 
 
+#: Correlation condition operators the sensor evaluates -> threshold from the count.
+_THRESHOLDS = {SigmaCorrelationConditionOperator.GTE: 0, SigmaCorrelationConditionOperator.GT: 1}
+
+
+def compile_correlation(rule: SigmaCorrelationRule, path: str) -> CompiledCorrelation:
+    """A correlation rule (the pipeline applied, references resolved) for the sensor."""
+    where = f"{path}:{_line(rule)}"
+    kinds = {SigmaCorrelationType.EVENT_COUNT: "event_count",
+             SigmaCorrelationType.VALUE_COUNT: "value_count"}  # fmt: skip
+    kind = kinds.get(rule.type)
+    if kind is None:
+        name = rule.type.name.lower()
+        raise SigmaLoadError(
+            f"{where}: correlation type {name} is not evaluated in the sensor "
+            "(event_count and value_count are)"
+        )
+    cond = rule.condition
+    if not isinstance(cond, SigmaCorrelationCondition) or cond.op not in _THRESHOLDS:
+        raise SigmaLoadError(
+            f"{where}: the sensor evaluates correlation conditions gte and gt "
+            "(it alerts when a count is reached, not when a window closes)"
+        )
+    value_field: str | None = None
+    if kind == "value_count":
+        if not isinstance(cond.fieldref, str):
+            raise SigmaLoadError(f"{where}: a value_count correlation needs one condition field")
+        value_field = cond.fieldref
+    for ref in rule.rules or []:
+        if not isinstance(ref.rule, SigmaRule):
+            raise SigmaLoadError(f"{where}: correlations of correlations are not evaluated in "
+                                 f"the sensor ({ref.reference})")  # fmt: skip
+    attack = [t.name for t in rule.tags if t.namespace == "attack"]
+    return CompiledCorrelation(
+        rule, path, kind, tuple(rule.group_by or ()), float(rule.timespan.seconds),
+        cond.count + _THRESHOLDS[cond.op], value_field,
+        tuple(f"T{name[1:].upper()}" for name in attack if _is_technique(name)),
+        tuple(name for name in attack if not _is_technique(name)),
+    )  # fmt: skip
+
+
 def _is_technique(name: str) -> bool:
     return len(name) >= 5 and name[0] in "tT" and name[1:5].isdigit()
 
 
-def _line(rule: SigmaRule) -> int:
+def _line(rule: SigmaRule | SigmaCorrelationRule) -> int:
     """Line of the rule's title in its file (1 when unknown)."""
     raw = getattr(rule, "source", None)
     location = getattr(raw, "location", None) if raw is not None else None
@@ -391,13 +528,15 @@ def rule_files(paths: Iterable[str | Path]) -> list[Path]:
 
 def load_rules(paths: Iterable[str | Path], pipeline: ProcessingPipeline) -> LoadReport:
     """Load, apply the pipeline, compile; problems are collected per file, the other rules
-    still load."""
+    still load. Correlations may name base rules of any loaded file (by name or id)."""
     report = LoadReport()
     seen: dict[str, str] = {}
+    pending: list[tuple[SigmaCorrelationRule, Path, str]] = []
     for path in rule_files(paths):
         try:
             text = path.read_text(encoding="utf-8")
-            collection = SigmaCollection.from_yaml(text, collect_errors=True)
+            collection = SigmaCollection.from_yaml(text, collect_errors=True,
+                                                   resolve_references=False)  # fmt: skip
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 1
@@ -410,8 +549,8 @@ def load_rules(paths: Iterable[str | Path], pipeline: ProcessingPipeline) -> Loa
         for error in collection.errors:
             report.errors.append(f"{path}:{find_line(text, str(error))}: {error}")
         for rule in collection.rules:
-            if not isinstance(rule, SigmaRule):
-                report.errors.append(f"{path}:1: correlation rules are not evaluated in the sensor")
+            if isinstance(rule, SigmaCorrelationRule):
+                pending.append((rule, path, text))
                 continue
             if rule.errors:
                 for error in rule.errors:
@@ -429,7 +568,41 @@ def load_rules(paths: Iterable[str | Path], pipeline: ProcessingPipeline) -> Loa
                 continue
             seen[rid] = str(path)
             report.rules.append(compiled)
+    if pending:
+        _load_correlations(pending, pipeline, report, seen)
     return report
+
+
+def _load_correlations(
+    pending: list[tuple[SigmaCorrelationRule, Path, str]], pipeline: ProcessingPipeline,
+    report: LoadReport, seen: dict[str, str],
+) -> None:  # fmt: skip
+    """Resolve each correlation's references against every loaded rule, then compile it
+    and tie it to its base rules."""
+    by_rule = {id(c.rule): c for c in report.rules}
+    rules: list[SigmaRule | SigmaCorrelationRule | SigmaFilter] = [c.rule for c in report.rules]
+    rules += [r for r, _p, _t in pending]
+    everything = SigmaCollection(rules, resolve_references=False)
+    for rule, path, text in pending:
+        try:
+            rule.resolve_rule_references(everything)
+            pipeline.apply(rule)
+            compiled = compile_correlation(rule, str(path))
+        except (SigmaError, SigmaLoadError, ValueError, AttributeError) as exc:
+            report.errors.append(f"{path}:{find_line(text, str(exc), 'correlation:')}: {exc}")
+            continue
+        rid = compiled.id
+        if rid in seen:
+            report.errors.append(f"{path}:{_line(rule)}: duplicate rule id {rid} ({seen[rid]})")
+            continue
+        seen[rid] = str(path)
+        report.correlations.append(compiled)
+        for ref in rule.referenced_rules:
+            base = by_rule.get(id(ref.rule))
+            if base is not None:
+                base.correlations.append(compiled)
+                if not rule.generate:
+                    base.alerts = False
 
 
 def find_line(text: str, message: str, default: str = "title:") -> int:
@@ -453,8 +626,12 @@ def find_line(text: str, message: str, default: str = "title:") -> int:
 class SigmaEngine:
     """Runs compiled rules over documents, by logsource."""
 
-    def __init__(self, rules: list[CompiledRule]) -> None:
+    def __init__(
+        self, rules: list[CompiledRule], correlations: list[CompiledCorrelation] | None = None
+    ) -> None:
         self.rules = rules
+        #: The correlations over these rules (each base rule lists its own).
+        self.correlations = list(correlations or [])
         #: (category, service) of a document kind -> the rules that apply.
         self._by_source: dict[tuple[str | None, str | None], list[CompiledRule]] = {}
         self.evaluated = 0
@@ -508,13 +685,16 @@ def validate(paths: Iterable[str | Path]) -> list[str]:
     out: list[str] = []
     for path in rule_files(paths):
         try:
-            collection = SigmaCollection.from_yaml(path.read_text(encoding="utf-8"),
-                                                   collect_errors=True)  # fmt: skip
+            text = path.read_text(encoding="utf-8")
+            collection = SigmaCollection.from_yaml(
+                text, collect_errors=True, resolve_references=False
+            )
         except (OSError, UnicodeDecodeError, SigmaError, ValueError, yaml.YAMLError):
             continue  # load_rules reports it
-        rules = [r for r in collection.rules if isinstance(r, SigmaRule) and not r.errors]
-        issues = list(validator.validate_rules(iter(rules))) + list(validator.finalize())
-        text = path.read_text(encoding="utf-8")
+        rules = [r for r in collection.rules if not isinstance(r, SigmaRule) or not r.errors]
+        # pySigma types validate_rules for SigmaRule; its validators take correlations too
+        checked = validator.validate_rules(iter(rules))  # type: ignore[arg-type]
+        issues = list(checked) + list(validator.finalize())
         for issue in issues:
             name = type(issue).__name__
             key = "tags:" if "Tag" in name else "title:"

@@ -35,13 +35,18 @@ def _event_id(*parts: object) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:20]
 
 
+def outcome(t: Transaction) -> str:
+    """``event.outcome`` of a transaction: failure (an error answer), success (answered)
+    or unknown (no answer seen)."""
+    return "failure" if _failed(t.response) else _OUTCOME[t.status]
+
+
 def transaction_doc(t: Transaction) -> dict[str, Any]:
     """One ECS document per protocol exchange (request and response together)."""
     env = t.envelope
     rec = t.record
     req, resp = t.request, t.response
     failed = _failed(resp)
-    outcome = "failure" if failed else _OUTCOME[t.status]
     event: dict[str, Any] = {
         "kind": "event",
         "category": ["network"],
@@ -49,7 +54,7 @@ def transaction_doc(t: Transaction) -> dict[str, Any]:
         "action": f"{t.protocol}.{rec.function_name}",
         "dataset": f"otsec.{t.protocol}",
         "module": "otsec",
-        "outcome": outcome,
+        "outcome": "failure" if failed else _OUTCOME[t.status],
         "id": _event_id(
             env.community_id,
             env.capture,
