@@ -285,3 +285,56 @@ def test_eql_compares_numbers_as_numbers(tmp_path: Path) -> None:
     assert not problems and out
     for line in out:
         assert not re.search(r"(:|like~ \()\s*-?\d", line), line
+
+
+def _correlation(tmp_path: Path, correlation: str) -> Any:
+    (tmp_path / "c.yml").write_text(
+        "title: base\nid: 00000000-0000-4000-8000-00000000000a\nname: base_write\n"
+        "status: test\nlevel: informational\nlogsource: {product: otsec, category: ics}\n"
+        "detection:\n  sel: {access: write}\n  condition: sel\n---\n"
+        "title: counted\nid: 00000000-0000-4000-8000-00000000000b\nstatus: test\n"
+        "level: medium\ncorrelation:\n  rules: [base_write]\n" + correlation
+    )
+    return load_rules([tmp_path], load_pipeline(PIPELINE))
+
+
+def test_value_count_counts_distinct_values(tmp_path: Path) -> None:
+    report = _correlation(tmp_path, "  type: value_count\n  group-by: [src_ip]\n"
+                          "  timespan: 10s\n  condition: {field: dst_ip, gt: 2}\n")  # fmt: skip
+    assert not report.errors
+    (corr,) = report.correlations
+    (base,) = report.rules
+    assert base.correlations == [corr] and not base.alerts and corr.value_field == "destination.ip"
+
+    def doc(dst: str) -> dict[str, Any]:
+        return {"source": {"ip": "10.0.0.9"}, "destination": {"ip": dst}}
+
+    assert corr.add(0.0, doc("10.0.0.1")) is None
+    assert corr.add(1.0, doc("10.0.0.1")) is None  # the same device again
+    assert corr.add(2.0, doc("10.0.0.2")) is None
+    assert corr.add(20.0, doc("10.0.0.3")) is None  # the first two fell out of the window
+    assert corr.add(21.0, doc("10.0.0.4")) is None
+    assert corr.add(22.0, doc("10.0.0.5")) == (("10.0.0.9",), 3)
+    assert corr.add(23.0, doc("10.0.0.6")) is None  # the group's window starts again
+
+
+@pytest.mark.parametrize(("correlation", "message"), [
+    ("  type: temporal\n  group-by: [src_ip]\n  timespan: 1m\n", "temporal is not evaluated"),
+    ("  type: event_count\n  timespan: 1m\n  condition: {lt: 5}\n", "conditions gte and gt"),
+])  # fmt: skip
+def test_unsupported_correlations_are_named(tmp_path: Path, correlation: str, message: str) -> None:
+    report = _correlation(tmp_path, correlation)
+    assert report.rules and not report.correlations
+    (error,) = report.errors
+    assert error.startswith(f"{tmp_path / 'c.yml'}:") and message in error, error
+    assert report.rules[0].alerts  # no correlation took the base rule's alerts
+
+
+def test_correlation_names_a_missing_rule(tmp_path: Path) -> None:
+    (tmp_path / "c.yml").write_text(
+        "title: counted\nid: 00000000-0000-4000-8000-00000000000c\nstatus: test\n"
+        "level: medium\ncorrelation:\n  type: event_count\n  rules: [nowhere]\n"
+        "  timespan: 1m\n  condition: {gte: 3}\n"
+    )
+    report = load_rules([tmp_path], load_pipeline(PIPELINE))
+    assert not report.correlations and "nowhere" in report.errors[0]
