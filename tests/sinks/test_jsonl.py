@@ -31,7 +31,8 @@ def test_full_disk_is_a_warning_and_the_run_completes(capsys: pytest.CaptureFixt
     summary = json.loads(captured.out)
     assert summary["packets"] == 940  # every packet was still processed
     assert summary["events"]["dropped"] > 0
-    assert summary["events"]["written"] + summary["events"]["dropped"] == 349
+    # 349 transactions and 4 anomalies
+    assert summary["events"]["written"] + summary["events"]["dropped"] == 353
     assert "warning: /dev/full: write failed" in captured.err
 
 
@@ -46,7 +47,7 @@ def test_events_to_stdout_and_summary_to_stderr(capsys: pytest.CaptureFixture[st
     assert main(["replay", "--no-progress", "--events", "-", CAPTURE]) == 0
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
-    assert len(lines) == 349 and all(json.loads(line)["ics"] for line in lines)
+    assert len(lines) == 353 and all(json.loads(line)["ics"] for line in lines)
     assert "packets" in captured.err
 
 
