@@ -253,6 +253,13 @@ _CHEAP_FIELDS: dict[str, Callable[[Transaction], Any]] = {
 }
 
 
+_EXC = "ics.modbus.exception.code"
+#: Fields a transaction's kind fixes (SigmaStage memoises rules on them).
+_KIND_FIELDS = frozenset({"event.dataset", "network.protocol", "ics.operation", "ics.access",
+                          "ics.target", "ics.function.code", "ics.function.name",
+                          "ics.transaction.status", "event.outcome", _EXC})  # fmt: skip
+
+
 class LazyTransactionDoc:
     """A transaction's ECS document as the Sigma matcher reads it (``path in doc``,
     ``doc[path]`` with dotted paths): the fields of :data:`_CHEAP_FIELDS` come straight
@@ -283,6 +290,17 @@ class LazyTransactionDoc:
     def __contains__(self, path: object) -> bool:
         return isinstance(path, str) and self._get(path) is not _ABSENT
 
+    def key(self, paths: tuple[str, ...]) -> tuple[Any, ...]:
+        """The values at ``paths`` (a list's first element; None when absent): a
+        correlation's group."""
+        out = []
+        for path in paths:
+            value = self._get(path)
+            if isinstance(value, list):
+                value = value[0] if value else None
+            out.append(None if value is _ABSENT else value)
+        return tuple(out)
+
     def __getitem__(self, path: str) -> Any:
         value = self._get(path)
         if value is _ABSENT:
@@ -298,6 +316,23 @@ def _walk(doc: dict[str, Any], path: str) -> Any:
     return found if len(found) > 1 else found[0]
 
 
+def _transaction_alert(t: Transaction) -> Callable[[RuleSpec, str], Alert]:
+    """Builds the alert of a Sigma rule that matched a transaction."""
+
+    def build(spec: RuleSpec, how: str) -> Alert:
+        env = t.envelope
+        client, server, transport, port = env.connection_key()
+        return Alert(
+            rule=spec, severity=spec.severity, techniques=spec.techniques, ts=t.ts,
+            message=f"{client} -> {server} {t.protocol} {t.record.function_name} ({how})",
+            source_ip=client, destination_ip=server, destination_port=port,
+            protocol=t.protocol, transport=transport, community_id=env.community_id,
+            transaction=t, capture=env.capture, packet=t.request_packet or t.response_packet,
+        )  # fmt: skip
+
+    return build
+
+
 class SigmaStage:
     """Sigma rules over the ECS documents of transactions, anomalies and the built-in
     alerts; a match is an alert like the built-in ones (aggregated, with context)."""
@@ -306,7 +341,7 @@ class SigmaStage:
         self.engine = engine
         self.detector = detector
         self._specs: dict[str, RuleSpec] = {}
-        self._by_kind: dict[tuple[Any, ...], list[CompiledRule]] = {}
+        self._by_kind: dict[tuple[Any, ...], list[tuple[CompiledRule, bool]]] = {}
         self.capture = ""
 
     def _spec(self, rule: CompiledRule | CompiledCorrelation) -> RuleSpec:
@@ -324,41 +359,67 @@ class SigmaStage:
             return
         rec = t.record
         op = t.operation
-        # the rules a transaction of this kind can match, from the guards on the fields
-        # every transaction has (memoised: a plant repeats a few kinds all day)
+        # What a transaction of this kind can match, from the fields every transaction has
+        # (memoised: a plant repeats a few kinds all day). A rule that reads only those
+        # fields is decided for the whole kind; the others are kept when their guards on
+        # those fields admit them, and are judged on the transaction's document.
         exception = _exception_code(t)
-        kind = (t.protocol, op, rec.access, rec.function, rec.function_name, exception)
-        candidates = self._by_kind.get(kind)
-        if candidates is None:
-            known = {"event.dataset": "otsec." + t.protocol, "ics.operation": op,
-                     "ics.access": rec.access, "ics.function.code": rec.function,
-                     "ics.function.name": rec.function_name}  # fmt: skip
-            if t.protocol == "modbus":
-                known["ics.modbus.exception.code"] = exception
-            candidates = [r for r in rules if r.admits_partly(known)]
+        status = t.status
+        result = outcome(t)
+        kind = (t.protocol, op, rec.access, rec.target, rec.function, rec.function_name,
+                exception, status, result)  # fmt: skip
+        todo = self._by_kind.get(kind)
+        if todo is None:
+            todo = self._kind(t, rules, exception, status, result)
             if len(self._by_kind) >= 4096:
                 self._by_kind.clear()
-            self._by_kind[kind] = candidates
-        if not candidates:
+            self._by_kind[kind] = todo
+        if not todo:
             self.engine.skipped += len(rules)
             return
         doc = LazyTransactionDoc(t)
-        admitted = [r for r in candidates if r.admits(doc)]
-        self.engine.skipped += len(rules) - len(admitted)
-        candidates = admitted
-        env = t.envelope
-        client, server, transport, port = env.connection_key()
-        for rule in candidates:
-            self.engine.evaluated += 1
-            if rule.match(doc):  # type: ignore[arg-type]  # a mapping by dotted path
-                self._matched(rule, doc, t.ts, lambda spec, how: Alert(
-                    rule=spec, severity=spec.severity, techniques=spec.techniques, ts=t.ts,
-                    message=f"{client} -> {server} {t.protocol} {t.record.function_name} "
-                    f"({how})", source_ip=client, destination_ip=server,
-                    destination_port=port, protocol=t.protocol, transport=transport,
-                    community_id=env.community_id, transaction=t, capture=env.capture,
-                    packet=t.request_packet or t.response_packet,
-                ))  # fmt: skip
+        engine = self.engine
+        alert: Callable[[RuleSpec, str], Alert] | None = None
+        for rule, decided in todo:
+            if not decided:
+                if not rule.admits(doc):
+                    engine.skipped += 1
+                    continue
+                engine.evaluated += 1
+                if not rule.match(doc):  # type: ignore[arg-type]  # a mapping by dotted path
+                    continue
+            if alert is None:
+                alert = _transaction_alert(t)
+            self._matched(rule, doc, t.ts, alert)
+        engine.skipped += len(rules) - len(todo)
+
+    def _kind(
+        self, t: Transaction, rules: list[CompiledRule], exception: Any, status: str, result: str
+    ) -> list[tuple[CompiledRule, bool]]:
+        """(rule, decided) for a kind of transaction: decided rules matched on the kind's
+        fields alone; undecided ones still need the document."""
+        rec = t.record
+        known = {"event.dataset": "otsec." + t.protocol, "network.protocol": t.protocol,
+                 "ics.operation": t.operation, "ics.access": rec.access,
+                 "ics.target": rec.target, "ics.function.code": rec.function,
+                 "ics.function.name": rec.function_name, "ics.transaction.status": status,
+                 "event.outcome": result}  # fmt: skip
+        if exception is not _ABSENT:
+            known["ics.modbus.exception.code"] = exception
+        elif t.protocol == "modbus":
+            known["ics.modbus.exception.code"] = None  # no guard on it can admit
+        todo: list[tuple[CompiledRule, bool]] = []
+        for rule in rules:
+            if not rule.admits_partly(known):
+                continue
+            read = rule.fields
+            if read is not None and read <= _KIND_FIELDS:
+                flat = {k: v for k, v in known.items() if v is not None or k != _EXC}
+                if rule.match(flat):
+                    todo.append((rule, True))
+            else:
+                todo.append((rule, False))
+        return todo
 
     def _matched(
         self, rule: CompiledRule, doc: Any, ts: float, alert: Callable[[RuleSpec, str], Alert]
@@ -370,7 +431,8 @@ class SigmaStage:
             spec = self._spec(rule)
             self.detector.raise_alert(alert(spec, f"Sigma: {spec.name}"))
         for corr in rule.correlations:
-            fired = corr.add(ts, doc)
+            key = doc.key(corr.group_by) if isinstance(doc, LazyTransactionDoc) else None
+            fired = corr.add(ts, doc, key)
             if fired is None:
                 continue
             group, n = fired

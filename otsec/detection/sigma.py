@@ -97,6 +97,8 @@ class CompiledRule:
     alerts: bool = True
     #: Correlations that count this rule's matches.
     correlations: list[CompiledCorrelation] = field(default_factory=list)
+    #: Every document field the condition reads (None: it searches keywords anywhere).
+    fields: frozenset[str] | None = None
 
     def admits_partly(self, known: dict[str, Any]) -> bool:
         """False when a guard on a field of ``known`` rules a match out (guards on other
@@ -169,10 +171,14 @@ class CompiledCorrelation:
         """The group-by values of a document (None for a field it lacks)."""
         return tuple(_first(doc, path) for path in self.group_by)
 
-    def add(self, ts: float, doc: Any) -> tuple[tuple[Any, ...], int] | None:
+    def add(
+        self, ts: float, doc: Any, key: tuple[Any, ...] | None = None
+    ) -> tuple[tuple[Any, ...], int] | None:
         """Count a base rule's match at packet time ``ts``: (group, count) when the count
-        reaches the threshold within the window, else None."""
-        key = self.group(doc)
+        reaches the threshold within the window, else None. ``key`` is the document's
+        group when the caller read it already."""
+        if key is None:
+            key = self.group(doc)
         windows = self.windows
         window = windows.get(key)
         start = ts - self.span
@@ -435,8 +441,31 @@ def compile_rule(rule: SigmaRule, path: str) -> CompiledRule:
     attack = [t.name for t in rule.tags if t.namespace == "attack"]
     techniques = tuple(f"T{name[1:].upper()}" for name in attack if _is_technique(name))
     tactics = tuple(name for name in attack if not _is_technique(name))
+    read: set[str] | None = set()
+    for tree in trees:
+        found = fields_read(tree)
+        read = None if found is None or read is None else read | found
+    fields = None if read is None else frozenset(read)
     return CompiledRule(rule, path, match, (ls.product, ls.category, ls.service), techniques,
-                        tactics, guards)  # fmt: skip
+                        tactics, guards, fields=fields)  # fmt: skip
+
+
+def fields_read(node: Any) -> set[str] | None:
+    """The document fields a condition tree reads; None when it searches keywords in any
+    field."""
+    if isinstance(node, ConditionAND | ConditionOR | ConditionNOT):
+        out: set[str] = set()
+        for arg in node.args:
+            found = fields_read(arg)
+            if found is None:
+                return None
+            out |= found
+        return out
+    if isinstance(node, ConditionFieldEqualsValueExpression):
+        value = node.value
+        extra = {value.field} if isinstance(value, SigmaFieldReference) else set()
+        return {node.field} | extra
+    return None
 
 
 #: Correlation condition operators the sensor evaluates -> threshold from the count.
