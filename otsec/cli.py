@@ -314,7 +314,9 @@ def _alert_summary(monitor: Monitor, sink: JsonlSink | None) -> dict[str, Any]:
     }
     if monitor.sigma is not None:
         engine = monitor.sigma.engine
-        out["sigma"] = {"rules": len(engine.rules), "evaluations": engine.evaluated,
+        out["sigma"] = {"rules": len(engine.rules) + len(engine.correlations),
+                        "correlations": len(engine.correlations), "documents": engine.documents,
+                        "evaluations": engine.evaluated,
                         "skipped_by_guards": engine.skipped}  # fmt: skip
     if sink is not None:
         out["file"] = sink.path

@@ -357,6 +357,7 @@ class SigmaStage:
         rules = self.engine.rules_for("ics", t.protocol)
         if not rules:
             return
+        self.engine.documents += 1
         rec = t.record
         op = t.operation
         # What a transaction of this kind can match, from the fields every transaction has
@@ -452,6 +453,7 @@ class SigmaStage:
         rules = [r for r in self.engine.rules_for("anomaly", service) if r.admits_partly(known)]
         if not rules:
             return
+        self.engine.documents += 1
         doc = anomaly_doc(name, ts, detail, self.capture, flow)
         src = doc.get("source", {}).get("ip", "")
         dst = doc.get("destination", {})
@@ -475,6 +477,7 @@ class SigmaStage:
         if alert.rule.ruleset != "otsec-builtin" or alert.repeat_of is not None:
             return
         doc = alert_doc(alert)
+        self.engine.documents += 1
         for rule in self.engine.matches(doc, "baseline", None):
             self._matched(rule, doc, alert.ts, lambda spec, how: Alert(
                 rule=spec, severity=spec.severity, techniques=spec.techniques, ts=alert.ts,

@@ -663,6 +663,8 @@ class SigmaEngine:
         self.correlations = list(correlations or [])
         #: (category, service) of a document kind -> the rules that apply.
         self._by_source: dict[tuple[str | None, str | None], list[CompiledRule]] = {}
+        #: Documents offered to the rules (transactions, anomalies, built-in alerts).
+        self.documents = 0
         self.evaluated = 0
         #: Rule evaluations a guard made unnecessary.
         self.skipped = 0
