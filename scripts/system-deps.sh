@@ -9,12 +9,19 @@ declare -A NEED=(
     [capinfos]=tshark
     [editcap]=tshark
     [gcc]=build-essential   # mypyc compiles the packet path (scripts/build_native.py)
+    [rsyslogd]=rsyslog      # the syslog output tests send to a real rsyslog (tests/sinks)
+    [openssl]=openssl       # ... over TLS too, with a throw-away CA made by openssl
 )
 
 missing=()
 for cmd in "${!NEED[@]}"; do
-    command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}")
+    # daemons live in sbin, which a non-root PATH may leave out
+    command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${NEED[$cmd]}")
 done
+# rsyslog's TLS stream driver (gtls), for the syslog-over-TLS tests
+compgen -G "/usr/lib/*/rsyslog/lmnsd_gtls.so" >/dev/null \
+    || compgen -G "/usr/lib/rsyslog/lmnsd_gtls.so" >/dev/null \
+    || missing+=(rsyslog-gnutls)
 # Python's C headers, for the same compilation (present with pyenv/python.org builds)
 py="${PYTHON:-python3}"
 include=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null || true)

@@ -58,3 +58,56 @@ def test_events_stdout_conflicts_with_json_summary(capsys: pytest.CaptureFixture
 def test_sink_error_type() -> None:
     with pytest.raises(SinkError):
         JsonlSink("/proc/definitely/not/here.jsonl")
+
+
+def test_rotation_by_size_keeps_whole_lines_and_backups(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    sink = JsonlSink(path, max_bytes=2000, backups=2)
+    for i in range(300):
+        sink.write({"n": i, "pad": "x" * 40})
+        if i % 50 == 49:
+            sink.flush()
+    sink.close()
+    files = [path, tmp_path / "a.jsonl.1", tmp_path / "a.jsonl.2"]
+    assert all(f.exists() for f in files) and not (tmp_path / "a.jsonl.3").exists()
+    assert sink.rotations >= 3 and sink.written == 300
+    numbers = []
+    for f in reversed(files):
+        text = f.read_text()
+        assert not text or text.endswith("\n")
+        numbers += [json.loads(line)["n"] for line in text.splitlines()]
+    assert numbers == list(range(300 - len(numbers), 300))  # the newest lines, in order
+
+
+def test_append_mends_a_torn_last_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b'{"n":1}\n{"n":2}\n{"n":')  # what a crashed writer might leave
+    sink = JsonlSink(path, append=True)
+    sink.write({"n": 3})
+    sink.close()
+    assert path.read_text() == '{"n":1}\n{"n":2}\n{"n":3}\n'
+
+
+def test_kill_9_never_leaves_half_a_line(tmp_path: Path) -> None:
+    """A writer killed at a random moment leaves only whole lines."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "a.jsonl"
+    code = (
+        "import sys\nfrom otsec.sinks.jsonl import JsonlSink\n"
+        f"s = JsonlSink({str(path)!r}, max_bytes=1 << 20, backups=3)\n"
+        "i = 0\nwhile True:\n    s.write({'n': i, 'pad': 'y' * (i % 500)})\n    i += 1\n"
+    )
+    for delay in (0.3, 0.55, 0.8):
+        proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        for f in tmp_path.glob("a.jsonl*"):
+            data = f.read_bytes()
+            assert not data or data.endswith(b"\n"), f
+            for line in data.splitlines():
+                json.loads(line)
