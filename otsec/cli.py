@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -42,8 +43,9 @@ from otsec.monitor import (
     default_vendor,
     load_sigma,
 )
+from otsec.outputs import Outputs, file_limits, load_outputs, sensor_name
 from otsec.sinks.console import ConsoleAlerts
-from otsec.sinks.ecs import alert_doc, transaction_doc
+from otsec.sinks.ecs import alert_doc, observer, transaction_doc
 from otsec.sinks.jsonl import JsonlSink, SinkError
 
 EXIT_OK = 0
@@ -107,7 +109,23 @@ def _parser() -> argparse.ArgumentParser:
         help="evaluate the Sigma rules in DIR (a rule file or folder; repeatable; "
         "'default' is the pack in rules/)",
     )  # fmt: skip
+    _output_options(replay)
     _progress_options(replay)
+
+    es = sub.add_parser("es", help="prepare Elasticsearch for otsec's documents")
+    esub = es.add_subparsers(dest="es_command", metavar="ACTION")
+    esub.required = True
+    setup = esub.add_parser(
+        "setup", help="install otsec's index templates",
+        description="Install the component template otsec@mappings (every field of "
+        "docs/schema.md) and the index templates for the data streams logs-otsec.*-* "
+        "(priority 501) and the fleet inventory index otsec-assets-*.",
+    )  # fmt: skip
+    setup.add_argument("--config", metavar="FILE", help="TOML settings ([elasticsearch])")
+    setup.add_argument("--es-url", metavar="URL", help="Elasticsearch URL")
+    setup.add_argument("--plain-indices", action="store_true",
+                       help="templates for plain indices otsec-* instead of data streams "
+                       "(servers without data streams)")  # fmt: skip
 
     base = sub.add_parser("baseline", help="learn, show and compare baselines")
     bsub = base.add_subparsers(dest="baseline_command", metavar="ACTION")
@@ -195,14 +213,64 @@ def _open_all(paths: Sequence[str]) -> list[CaptureReader]:
     return readers
 
 
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("SIEM outputs (also in the configuration file)")
+    group.add_argument(
+        "--es-url", metavar="URL",
+        help="send alerts and assets to Elasticsearch at URL (API key or password from "
+        "OTSEC_ES_API_KEY / OTSEC_ES_PASSWORD or the config)",
+    )  # fmt: skip
+    group.add_argument(
+        "--es-namespace", metavar="NAME",
+        help="data stream namespace: logs-otsec.<dataset>-NAME (default: default)",
+    )  # fmt: skip
+    group.add_argument(
+        "--es-events", action="store_true", default=None,
+        help="send every protocol event and anomaly to Elasticsearch too",
+    )  # fmt: skip
+    group.add_argument(
+        "--syslog", metavar="URL",
+        help="send alerts as syslog to udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT",
+    )  # fmt: skip
+    group.add_argument("--syslog-format", choices=["cef", "leef"], help="default: cef")
+    group.add_argument(
+        "--sensor-name", metavar="NAME",
+        help="observer.name of every document (default: the host name)",
+    )  # fmt: skip
+
+
+def _open_outputs(args: argparse.Namespace, settings: config.Settings) -> Outputs | None:
+    """The remote sinks the options and the configuration ask for (None: none)."""
+    if (
+        args.es_url is None
+        and args.syslog is None
+        and not settings.outputs.keys() & {"elasticsearch", "syslog"}
+    ):
+        return None  # the SIEM client libraries are not even imported
+    conf = load_outputs(
+        settings, es_url=args.es_url, es_namespace=args.es_namespace,
+        es_events=args.es_events, syslog=args.syslog, syslog_format=args.syslog_format,
+        sensor=args.sensor_name,
+    )  # fmt: skip
+    if conf.elastic is None and not conf.syslog:
+        return None
+    try:
+        return Outputs(conf)
+    except SinkError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _open_sink(
-    path: str, what: str, opened: list[JsonlSink], *, create_dir: bool = False
-) -> JsonlSink:
-    """A JSON-lines sink; the directory must exist unless it is otsec's default one."""
+    path: str, what: str, opened: list[JsonlSink], *, create_dir: bool = False,
+    limits: tuple[int, int] = (0, 5),
+) -> JsonlSink:  # fmt: skip
+    """A JSON-lines sink; the directory must exist unless it is otsec's default one.
+    ``limits``: rotate at this many bytes (0: never), keep this many old files."""
     try:
         if create_dir:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        sink = JsonlSink(path, what=what)
+        sink = JsonlSink(path, what=what, flush_every=1 if what == "alerts" else 256,
+                         max_bytes=limits[0], backups=limits[1])  # fmt: skip
     except (SinkError, OSError) as exc:
         for other in opened:
             other.close()
@@ -219,31 +287,64 @@ def _replay(args: argparse.Namespace, out: Console, err: Console) -> int:
         raise UsageError(f"{' and '.join(stdout_users)} all want standard output; pick one")
     base = store.load(args.baseline) if args.baseline else None
     alerts_path = args.alerts or (DEFAULT_ALERTS if base is not None else None)
+    limits = file_limits(settings)
     readers = _open_all(args.files)
     sinks: list[JsonlSink] = []
     try:
-        events = _open_sink(args.events, "events", sinks) if args.events else None
+        events = _open_sink(args.events, "events", sinks, limits=limits) if args.events else None
         alerts = None
         if alerts_path:
-            alerts = _open_sink(alerts_path, "alerts", sinks, create_dir=not args.alerts)
+            alerts = _open_sink(alerts_path, "alerts", sinks, create_dir=not args.alerts,
+                                limits=limits)  # fmt: skip
     except UsageError:
         for reader in readers:
             reader.close()
         raise
+    try:
+        remote = _open_outputs(args, settings)
+    except (UsageError, config.ConfigError):
+        for reader in readers:
+            reader.close()
+        for sink in sinks:
+            sink.close()
+        raise
     to_stdout = bool(stdout_users)
     console = err if to_stdout else out
     alert_sinks: list[Callable[[Alert], None]] = []
-    if alerts is not None:
-        write_alert = alerts.write
-        alert_sinks.append(lambda a: write_alert(alert_doc(a)))
+    obs = (
+        remote.observer if remote is not None else observer(sensor_name(settings, args.sensor_name))
+    )
+    if alerts is not None or remote is not None:
+        write_alert = alerts.write if alerts is not None else None
+        send_alert = remote.alert if remote is not None else None
+
+        def alert_out(a: Alert) -> None:
+            doc = alert_doc(a)
+            doc["observer"] = obs
+            if write_alert is not None:
+                write_alert(doc)
+            if send_alert is not None:
+                send_alert(doc)
+
+        alert_sinks.append(alert_out)
     if not args.quiet and not args.json:
         alert_sinks.append(ConsoleAlerts(console))
     event_sinks: list[Callable[[Transaction], None]] = []
     anomaly_sinks: list[Callable[[dict[str, Any]], None]] = []
+    writers = []
     if events is not None:
-        write_event = events.write
-        event_sinks.append(lambda t: write_event(transaction_doc(t)))
-        anomaly_sinks.append(write_event)
+        writers.append(events.write)
+    if remote is not None and remote.events:
+        writers.append(remote.event)
+    if writers:
+
+        def anomaly_out(doc: dict[str, Any]) -> None:
+            doc["observer"] = obs
+            for write in writers:
+                write(doc)
+
+        event_sinks.append(lambda t: anomaly_out(transaction_doc(t)))
+        anomaly_sinks.append(anomaly_out)
     sigma = None
     wanted = args.rules or list(settings.sigma.rules)
     if wanted:
@@ -260,9 +361,19 @@ def _replay(args: argparse.Namespace, out: Console, err: Console) -> int:
         settings, baseline=base, alert_sinks=alert_sinks, event_sinks=event_sinks,
         anomaly_sinks=anomaly_sinks, vendor=default_vendor(), sigma=sigma,
     )  # fmt: skip
-    _run(monitor, readers, args, err, sinks)
+    try:
+        _run(monitor, readers, args, err, sinks)
+    finally:
+        if remote is not None:
+            remote.assets(monitor.inventory_doc())
+            sent = remote.close()
     result = summary.build(monitor.pipeline)
     result["alerts"] = _alert_summary(monitor, alerts)
+    if remote is not None:
+        result["outputs"] = sent
+        for name, stats in sent.items():
+            if stats.get("error"):
+                _say(f"warning: {name}: {stats['error']}")
     if events is not None:
         if events.error:
             _say(f"warning: {events.error}")
@@ -450,6 +561,33 @@ def _rules_export(args: argparse.Namespace) -> int:
     return EXIT_OK if not problems else 1
 
 
+def _es_setup(args: argparse.Namespace, out: Console) -> int:
+    """Install the templates; a dead or refusing server is a one-line error, exit 1."""
+    from otsec.outputs import load_outputs  # noqa: PLC0415
+    from otsec.sinks import es_setup  # noqa: PLC0415
+    from otsec.sinks.elastic import client_for  # noqa: PLC0415
+
+    settings = config.load(args.config)
+    conf = load_outputs(settings, es_url=args.es_url)
+    if conf.elastic is None:
+        raise UsageError("no Elasticsearch: give --es-url or [elasticsearch] url")
+    data_streams = conf.elastic.data_streams and not args.plain_indices
+    try:
+        done = es_setup.install(client_for(conf.elastic), data_streams=data_streams)
+    except Exception as exc:
+        _say(f"otsec: es setup: {conf.elastic.url}: {type(exc).__name__}: {_brief(exc)}")
+        return 1
+    for line in done:
+        out.print(line, highlight=False)
+    return EXIT_OK
+
+
+def _brief(exc: BaseException) -> str:
+    """An exception's message on one line, without anything that looks like a secret."""
+    text = " ".join(str(exc).split())
+    return re.sub(r"(?i)(authorization|api[_-]?key|password)\S*\s*\S+", r"\1 ***", text)[:300]
+
+
 def _inventory_show(args: argparse.Namespace, out: Console) -> int:
     doc = _load_inventory(args.file)
     if args.json:
@@ -532,6 +670,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _baseline_diff(args, out)
         if args.command == "inventory":
             return _inventory_show(args, out)
+        if args.command == "es":
+            return _es_setup(args, out)
         if args.command == "rules":
             if args.rules_command == "export":
                 return _rules_export(args)

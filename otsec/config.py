@@ -185,7 +185,13 @@ class Settings:
     zones: tuple[ZoneSpec, ...] = ()
     conduits: tuple[ConduitSpec, ...] = ()
     allow: tuple[AllowRule, ...] = ()
+    #: The output sections ([sensor], [output], [elasticsearch], [syslog]) as written;
+    #: otsec.outputs checks them (the packet path never reads them).
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+
+#: Sections otsec.outputs reads.
+OUTPUT_SECTIONS = frozenset({"sensor", "output", "elasticsearch", "syslog"})
 
 _SECTIONS: dict[str, type[Any]] = {
     "flows": FlowLimits,
@@ -251,6 +257,10 @@ def load(path: str | Path | None) -> Settings:
             allow = _allow(values.pop("allow"), str(path))
             section = _section(DetectionSettings, name, values, str(path))
             settings = replace(settings, detection=section, allow=allow)
+        elif name in OUTPUT_SECTIONS:
+            if not isinstance(values, dict):
+                raise ConfigError(f"{path}: [{name}] must be a table")
+            settings = replace(settings, outputs={**settings.outputs, name: dict(values)})
         elif name in _SECTIONS:
             if not isinstance(values, dict):
                 raise ConfigError(f"{path}: [{name}] must be a table")

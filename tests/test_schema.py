@@ -21,8 +21,9 @@ DOC = REPO / "docs" / "schema.md"
 CAPTURES = sorted((REPO / "pcaps").glob("*.pcap"))
 
 IP_FIELDS = {"source.ip", "destination.ip", "related.ip", "ics.alert.details.hosts",
-             "ics.alert.details.devices"}  # fmt: skip
-DATE_FIELDS = {"@timestamp", "event.start", "event.end"}
+             "ics.alert.details.devices", "host.ip"}  # fmt: skip
+DATE_FIELDS = {"@timestamp", "event.start", "event.end", "ics.asset.first_seen",
+               "ics.asset.last_seen"}  # fmt: skip
 PLANT_CONFIG = REPO / "baselines" / "plant.toml"
 _ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|\s*([a-z_]+)\s*\|")
 
@@ -84,8 +85,22 @@ def alert_files(tmp: Path) -> list[Path]:
         str(out),
     ]  # fmt: skip  (the config turns the Sigma pack on)
     attacks = sorted((REPO / "pcaps" / "attacks").glob("*.pcap"))
-    assert main([*args, *map(str, CAPTURES), *map(str, attacks)]) == 0
-    return [out]
+    inventory = tmp / "inventory.json"
+    assert main([*args, "--inventory", str(inventory), *map(str, CAPTURES),
+                 *map(str, attacks)]) == 0  # fmt: skip
+    return [out, asset_file(inventory, tmp)]
+
+
+def asset_file(inventory: Path, tmp: Path) -> Path:
+    """The fleet-inventory documents of an inventory, one per line."""
+    from otsec.sinks.ecs import asset_doc, observer
+
+    out = tmp / "assets.jsonl"
+    doc = json.loads(inventory.read_text())
+    with out.open("w") as f:
+        for asset in doc["assets"]:
+            f.write(json.dumps(asset_doc(asset, obs=observer("sensor-01", "eth1"))) + "\n")
+    return out
 
 
 def emitted(tmp: Path) -> dict[str, tuple[str, Any]]:
@@ -120,6 +135,17 @@ def fields(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, Any
 def test_sample_captures_produce_documents(fields: dict[str, tuple[str, Any]]) -> None:
     assert "ics.modbus.transaction_id" in fields and "event.action" in fields
     assert "rule.id" in fields and "ics.alert.severity" in fields
+    assert "ics.anomaly.name" in fields and "ics.asset.roles" in fields
+    assert "observer.name" in fields and "observer.ingress.interface.name" in fields
+
+
+def test_elasticsearch_mappings_follow_this_page() -> None:
+    """otsec/sinks/es_mappings.json is generated from this page (python -m
+    otsec.sinks.es_setup) and must be current: `otsec es setup` maps every field."""
+    from otsec.sinks.es_setup import MAPPINGS_FILE, documented_fields, mappings_from
+
+    want = mappings_from(documented_fields(DOC.read_text()))
+    assert json.loads(MAPPINGS_FILE.read_text()) == want, "run python -m otsec.sinks.es_setup"
 
 
 def test_every_emitted_field_is_documented(fields: dict[str, tuple[str, Any]]) -> None:

@@ -14,6 +14,7 @@ content, so the same capture gives byte-identical output.
 from __future__ import annotations
 
 import hashlib
+import socket
 from typing import Any
 
 from otsec.capture.decode import ip_text, split_key
@@ -62,6 +63,8 @@ def transaction_doc(t: Transaction) -> dict[str, Any]:
             t.response_packet,
             getattr(rec, "tid", ""),
             *((rec.seq, rec.function) if t.protocol == "dnp3" else ()),
+            # several S7 PDUs can share a packet: the PDU reference tells them apart
+            *((rec.pdu_ref,) if t.protocol in ("s7comm", "s7comm_plus") else ()),
         ),
     }
     latency = t.latency
@@ -296,4 +299,83 @@ def anomaly_doc(
     doc["ics"] = {"anomaly": anomaly}
     if capture:
         doc["log"] = {"file": {"path": capture}}
+    return doc
+
+
+def observer(name: str, interface: str | None = None) -> dict[str, Any]:
+    """``observer.*``: the sensor that saw the traffic (and its capture interface)."""
+    from otsec import __version__  # noqa: PLC0415 (the package imports this module)
+
+    out: dict[str, Any] = {
+        "name": name, "hostname": socket.gethostname(), "type": "ids", "vendor": "otsec",
+        "product": "otsec", "version": __version__,
+    }  # fmt: skip
+    if interface:
+        out["ingress"] = {"interface": {"name": interface}}
+    return out
+
+
+def asset_id(ip: str, namespace: str = "default") -> str:
+    """A stable id per asset: the same address in the same namespace (site) is one asset
+    whichever sensor reports it."""
+    return _event_id("asset", namespace, ip)
+
+
+#: Identity fields of an asset document (the newest value of each; docs/schema.md).
+_IDENTITY = frozenset({
+    "vendor_name", "vendor_url", "product_name", "product_code", "model_name", "revision",
+    "major_minor_revision", "user_application_name", "firmware_version", "hardware_version",
+    "boot_loader_version", "order_number", "hardware_order_number", "module_name",
+    "module_type_name", "module_version", "plc_name", "plant_designation", "location",
+    "device_name", "serial_number", "rack", "slot", "dnp3_address",
+})  # fmt: skip
+
+
+def asset_doc(
+    asset: dict[str, Any], *, namespace: str = "default", obs: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One ECS document per asset of the inventory (``event.kind: asset``), for the fleet
+    inventory index: upserted by :func:`asset_id`, so the newest view of an asset
+    replaces the older one, whichever sensor sent it."""
+    ip = asset["ip"]
+    identity = {
+        field: facts[0]["value"]
+        for field, facts in asset.get("identity", {}).items()
+        if facts and field in _IDENTITY
+    }
+    services = [f"{s['protocol']} {s['transport']}/{s['port']}" for s in asset["services"]]
+    uses = [f"{s['protocol']} {s['transport']}/{s['port']}" for s in asset["uses"]]
+    ics: dict[str, Any] = {
+        "roles": asset["roles"], "services": services, "uses": uses,
+        "first_seen": asset["first_seen"], "last_seen": asset["last_seen"],
+        "packets_sent": asset["packets_sent"], "packets_received": asset["packets_received"],
+        "bytes_sent": asset["bytes_sent"], "bytes_received": asset["bytes_received"],
+    }  # fmt: skip
+    if asset.get("vendor"):
+        ics["mac_vendor"] = asset["vendor"]
+    if asset.get("via"):
+        ics["via"] = asset["via"]
+    if asset.get("vlans"):
+        ics["vlans"] = [str(v) for v in asset["vlans"]]
+    if identity:
+        ics["identity"] = identity
+    host: dict[str, Any] = {"ip": [ip]}
+    if asset["macs"]:
+        host["mac"] = asset["macs"]
+    name = identity.get("plc_name") or identity.get("product_name")
+    if name:
+        host["name"] = name
+    doc: dict[str, Any] = {
+        "@timestamp": asset["last_seen"],
+        "ecs": {"version": "8.11.0"},
+        "event": {
+            "kind": "asset", "category": ["host"], "type": ["info"],
+            "dataset": "otsec.asset", "module": "otsec", "id": asset_id(ip, namespace),
+        },
+        "host": host,
+        "related": {"ip": [ip]},
+        "ics": {"asset": ics},
+    }  # fmt: skip
+    if obs is not None:
+        doc["observer"] = obs
     return doc

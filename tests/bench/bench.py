@@ -221,6 +221,40 @@ def run_otsec(
     return Run(tool, label, summary["packets"], wall, rss, note)
 
 
+def run_otsec_es(path: Path, label: str, baseline: Path, slice_run: Run) -> Run | None:
+    """The same replay with every alert, protocol event, anomaly and asset sent to an
+    Elasticsearch-API server (osmem-server, in memory, on loopback): documents/s
+    delivered, and packets/s against the same run without the SIEM output."""
+    try:
+        import osmem_server  # a dev dependency
+    except ImportError:
+        return None
+    server = osmem_server.OsmemServer.start(japanese=False)
+    try:
+        with tempfile.TemporaryDirectory(prefix="otsec-bench-es-") as tmp:
+            conf = Path(tmp) / "es.toml"
+            conf.write_text(
+                f"[elasticsearch]\nurl = '{server.url}'\nnamespace = 'bench'\n"
+                f"data_streams = false\nserver_mode = 'serverless'\nevents = true\n"
+                f"spool_dir = '{Path(tmp) / 'spool'}'\n"
+            )
+            otsec = Path(PYTHON).with_name("otsec")
+            argv = [str(otsec), "replay", "--json", "--no-progress", "--quiet", "--config",
+                    str(conf), "--baseline", str(baseline), "--alerts",
+                    str(Path(tmp) / "alerts.jsonl"), str(path)]  # fmt: skip
+            wall, rss, out = timed(argv, stdout=None)
+    finally:
+        server.close()
+    summary = json.loads(out)
+    es = summary["outputs"]["elasticsearch"]
+    slowdown = slice_run.pps / (summary["packets"] / wall)
+    note = (f"{es['delivered']:,} of {es['produced']:,} documents delivered, "
+            f"{es['delivered'] / wall:,.0f} docs/s; {slowdown:.2f}x the time of the same "
+            f"slice without the output; spooled {es['spooled']:,}, dead-lettered "
+            f"{es['dead_lettered']:,}")  # fmt: skip
+    return Run("otsec replay + ES events", label, summary["packets"], wall, rss, note)
+
+
 def run_tshark(path: Path, packets: int, label: str, repeat: int = 1) -> Run:
     argv = ["tshark", "-n", "-r", str(path), "-T", "fields", "-e", "frame.number",
             "-e", "modbus.func_code", "-e", "s7comm.param.func", "-e", "dnp3.al.func"]  # fmt: skip
@@ -271,6 +305,8 @@ def main() -> int:
     ap.add_argument("--skip-scapy", action="store_true")
     ap.add_argument("--skip-pure", action="store_true",
                     help="skip the run with the compiled modules turned off")  # fmt: skip
+    ap.add_argument("--skip-es", action="store_true",
+                    help="skip the run with Elasticsearch output (osmem-server)")  # fmt: skip
     ap.add_argument("--file", type=Path, help="benchmark this capture instead of generating one")
     ap.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     ap.add_argument("--repeat", type=int, default=3,
@@ -293,7 +329,12 @@ def main() -> int:
     print(f"baseline: {baseline} (learned from the first {min(100_000, total):,} packets)")
     base = run_otsec(path, label, args.repeat, baseline=baseline)
     runs.append(base)
-    runs.append(run_otsec(small, f"{min(100_000, total) // 1000}k slice", baseline=baseline))
+    slice_run = run_otsec(small, f"{min(100_000, total) // 1000}k slice", baseline=baseline)
+    runs.append(slice_run)
+    if not args.skip_es:
+        es_run = run_otsec_es(small, slice_run.input, baseline, slice_run)
+        if es_run is not None:
+            runs.append(es_run)
     runs.append(run_otsec(path, label, max(1, args.repeat - 1), baseline=baseline,
                           rules=True))  # fmt: skip
     runs.append(run_otsec(path, label, max(1, args.repeat - 1)))
