@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # the client libraries load only when a SIEM output is config
     from otsec.sinks.elastic import ElasticSettings, ElasticSink
     from otsec.sinks.syslog import SyslogSink
 
+
 @dataclass(frozen=True, slots=True)
 class OutputSettings:
     #: ``observer.name`` of every document (default: the host name).
@@ -148,8 +149,13 @@ class Outputs:
         self.syslog: SyslogSink | None = None
         if conf.elastic is not None:
             from otsec.sinks.elastic import ElasticSink  # noqa: PLC0415
+            from otsec.sinks.spool import SpoolError  # noqa: PLC0415
 
-            self.elastic = ElasticSink(conf.elastic, sensor=conf.sensor)
+            try:
+                self.elastic = ElasticSink(conf.elastic, sensor=conf.sensor)
+            except (SpoolError, OSError) as exc:  # a spool in use or not writable
+                where = conf.elastic.spool_dir
+                raise SinkError(f"elasticsearch spool {where}: {exc}") from None
         if conf.syslog:
             from otsec.sinks.syslog import SyslogSink  # noqa: PLC0415
 

@@ -190,3 +190,19 @@ def test_es_setup_against_nothing_is_one_line(
     assert "pa55" not in err
     assert main(["es", "setup"]) == 2  # no URL anywhere
     assert "--es-url" in capsys.readouterr().err
+
+
+def test_a_spool_in_use_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two sensors on one spool folder would send each other's documents: refused."""
+    from otsec.sinks.spool import Spool
+
+    conf = _es_config(tmp_path, "http://127.0.0.1:9")
+    held = Spool(tmp_path / "spool", max_bytes=1 << 20)
+    try:
+        assert main(["replay", "--no-progress", "--config", str(conf), str(ATTACK)]) == 2
+    finally:
+        held.close()
+    err = capsys.readouterr().err
+    assert "spool" in err and "Traceback" not in err
