@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
 import sys
 import tempfile
@@ -366,7 +367,8 @@ def _replay(args: argparse.Namespace, out: Console, err: Console) -> int:
     finally:
         if remote is not None:
             remote.assets(monitor.inventory_doc())
-            sent = remote.close()
+            # waits while Elasticsearch takes documents; an unreachable one ends it at once
+            sent = remote.close(timeout=3600.0)
     result = summary.build(monitor.pipeline)
     result["alerts"] = _alert_summary(monitor, alerts)
     if remote is not None:
@@ -653,6 +655,8 @@ def _say(line: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # the sinks' warnings reach the operator through the summary, not twice via logging
+    logging.getLogger("otsec").addHandler(logging.NullHandler())
     out = Console()
     err = Console(stderr=True)
     try:

@@ -392,19 +392,26 @@ class ElasticSink:
         self._deadline = time.monotonic() + max(0.0, timeout)
         self._stopping.set()
         self._wake.set()
-        self._thread.join(max(0.0, timeout) + 0.5)
+        interrupted = False
+        try:
+            self._thread.join(max(0.0, timeout) + 0.5)
+        except KeyboardInterrupt:  # Ctrl-C while draining: spool what is left, then stop
+            interrupted = True
         alive = self._thread.is_alive()
         with self._lock:
             if alive:
                 self._abandoned = True
+                why = "was interrupted" if interrupted else f"did not finish within {timeout:g} s"
                 self._problem(
-                    f"elasticsearch did not finish within {timeout:g} s; the unsent documents "
-                    f"stay in the spool {self.settings.spool_dir}"
+                    f"elasticsearch {why}; the unsent documents stay in the spool "
+                    f"{self.settings.spool_dir}"
                 )
             self._spill()
             self._spool.close()
         if not alive:
             self._client.close()
+        if interrupted:
+            raise KeyboardInterrupt
 
     # -- the sender thread ---------------------------------------------------------------
 
