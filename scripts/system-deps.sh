@@ -11,6 +11,8 @@ declare -A NEED=(
     [gcc]=build-essential   # mypyc compiles the packet path (scripts/build_native.py)
     [rsyslogd]=rsyslog      # the syslog output tests send to a real rsyslog (tests/sinks)
     [openssl]=openssl       # ... over TLS too, with a throw-away CA made by openssl
+    [tcpreplay]=tcpreplay   # the live-capture tests replay captures into a veth pair
+    [ip]=iproute2           # ... between network namespaces they create
 )
 
 missing=()
@@ -26,6 +28,8 @@ compgen -G "/usr/lib/*/rsyslog/lmnsd_gtls.so" >/dev/null \
 py="${PYTHON:-python3}"
 include=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null || true)
 [ -n "$include" ] && [ ! -f "$include/Python.h" ] && missing+=(python3-dev)
+# libpcap's headers, to build pcapy-ng (the pcap capture backend) where no wheel fits
+[ -f /usr/include/pcap/pcap.h ] || [ -f /usr/include/pcap.h ] || missing+=(libpcap-dev)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
