@@ -14,7 +14,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import (
@@ -45,6 +45,10 @@ from otsec.monitor import (
     load_sigma,
 )
 from otsec.outputs import Outputs, file_limits, load_outputs, sensor_name
+
+if TYPE_CHECKING:
+    from otsec.baseline.store import Baseline
+    from otsec.detection.sigma import SigmaEngine
 from otsec.sinks.console import ConsoleAlerts
 from otsec.sinks.ecs import alert_doc, observer, transaction_doc
 from otsec.sinks.jsonl import JsonlSink, SinkError
@@ -280,117 +284,153 @@ def _open_sink(
     return sink
 
 
+class _Session:
+    """What a monitoring run (replay or sniff) writes to: the alerts and events files,
+    the SIEM outputs, the console, the Sigma pack, and the monitor that feeds them.
+    ``cleanup`` releases what the caller opened before (capture files, a live socket) when
+    opening fails."""
+
+    def __init__(
+        self, args: argparse.Namespace, settings: config.Settings, base: Baseline | None,
+        out: Console, err: Console, cleanup: Callable[[], None],
+    ) -> None:  # fmt: skip
+        stdout_users = [o for o, v in (("--events -", args.events), ("--alerts -", args.alerts))
+                        if v == "-"] + (["--json"] if args.json else [])  # fmt: skip
+        self.args = args
+        self.sinks: list[JsonlSink] = []
+        self.events: JsonlSink | None = None
+        self.alerts: JsonlSink | None = None
+        self.remote: Outputs | None = None
+        try:
+            if len(stdout_users) > 1:
+                raise UsageError(f"{' and '.join(stdout_users)} all want standard output; "
+                                 "pick one")  # fmt: skip
+            alerts_path = args.alerts or (DEFAULT_ALERTS if base is not None else None)
+            limits = file_limits(settings)
+            if args.events:
+                self.events = _open_sink(args.events, "events", self.sinks, limits=limits)
+            if alerts_path:
+                self.alerts = _open_sink(alerts_path, "alerts", self.sinks,
+                                         create_dir=not args.alerts, limits=limits)  # fmt: skip
+            self.remote = _open_outputs(args, settings)
+            sigma = _sigma_pack(args, settings)
+        except (UsageError, config.ConfigError):
+            cleanup()
+            for sink in self.sinks:
+                sink.close()
+            raise
+        self.console = err if stdout_users else out
+        remote = self.remote
+        obs = remote.observer if remote is not None else observer(
+            sensor_name(settings, args.sensor_name))  # fmt: skip
+        alert_sinks: list[Callable[[Alert], None]] = []
+        if self.alerts is not None or remote is not None:
+            write_alert = self.alerts.write if self.alerts is not None else None
+            send_alert = remote.alert if remote is not None else None
+
+            def alert_out(a: Alert) -> None:
+                doc = alert_doc(a)
+                doc["observer"] = obs
+                if write_alert is not None:
+                    write_alert(doc)
+                if send_alert is not None:
+                    send_alert(doc)
+
+            alert_sinks.append(alert_out)
+        if not args.quiet and not args.json:
+            alert_sinks.append(ConsoleAlerts(self.console))
+        event_sinks: list[Callable[[Transaction], None]] = []
+        anomaly_sinks: list[Callable[[dict[str, Any]], None]] = []
+        writers = []
+        if self.events is not None:
+            writers.append(self.events.write)
+        if remote is not None and remote.events:
+            writers.append(remote.event)
+        if writers:
+
+            def anomaly_out(doc: dict[str, Any]) -> None:
+                doc["observer"] = obs
+                for write in writers:
+                    write(doc)
+
+            event_sinks.append(lambda t: anomaly_out(transaction_doc(t)))
+            anomaly_sinks.append(anomaly_out)
+        self.monitor = Monitor(
+            settings, baseline=base, alert_sinks=alert_sinks, event_sinks=event_sinks,
+            anomaly_sinks=anomaly_sinks, vendor=default_vendor(), sigma=sigma,
+        )  # fmt: skip
+        self.sent: dict[str, Any] = {}
+
+    def close_outputs(self) -> None:
+        """The fleet inventory, then the SIEM outputs (waiting while Elasticsearch takes
+        documents; an unreachable one ends the wait at once, the spool keeps the rest)."""
+        if self.remote is not None:
+            self.remote.assets(self.monitor.inventory_doc())
+            self.sent = self.remote.close(timeout=3600.0)
+            self.remote = None
+
+    def finish(self, result: dict[str, Any]) -> None:
+        """The outputs' part of the summary, and their warnings."""
+        monitor, events, alerts = self.monitor, self.events, self.alerts
+        result["alerts"] = _alert_summary(monitor, alerts)
+        if self.sent:
+            result["outputs"] = self.sent
+            for name, stats in self.sent.items():
+                if stats.get("error"):
+                    _say(f"warning: {name}: {stats['error']}")
+        if events is not None:
+            if events.error:
+                _say(f"warning: {events.error}")
+            result["events"] = {"file": events.path, "written": events.written,
+                                "dropped": events.dropped}  # fmt: skip
+        if alerts is not None and alerts.error:
+            _say(f"warning: {alerts.error}")
+        if self.args.inventory:
+            _write_json(self.args.inventory, monitor.inventory_doc(), "inventory")
+            result["inventory"] = {"file": self.args.inventory,
+                                   "assets": len(monitor.inventory.assets)}  # fmt: skip
+
+    def report(self, result: dict[str, Any]) -> None:
+        if self.args.json:
+            sys.stdout.write(json.dumps(result, sort_keys=False) + "\n")
+        else:
+            summary.render(result, self.console)
+
+
+def _sigma_pack(args: argparse.Namespace, settings: config.Settings) -> SigmaEngine | None:
+    """The Sigma rules the options or the configuration ask for (pySigma on demand)."""
+    wanted = args.rules or list(settings.sigma.rules)
+    if not wanted:
+        return None
+    from otsec.detection.sigma import SigmaLoadError  # noqa: PLC0415
+
+    paths = [str(RULES_DIR) if r == "default" else r for r in wanted]
+    try:
+        sigma, problems = load_sigma(paths, {k: list(v) for k, v in settings.sigma.vars})
+    except SigmaLoadError as exc:
+        raise UsageError(str(exc)) from None
+    for problem in problems:
+        _say(f"warning: {problem}")
+    return sigma
+
+
 def _replay(args: argparse.Namespace, out: Console, err: Console) -> int:
     settings = config.load(args.config)
-    stdout_users = [o for o, v in (("--events -", args.events), ("--alerts -", args.alerts))
-                    if v == "-"] + (["--json"] if args.json else [])  # fmt: skip
-    if len(stdout_users) > 1:
-        raise UsageError(f"{' and '.join(stdout_users)} all want standard output; pick one")
     base = store.load(args.baseline) if args.baseline else None
-    alerts_path = args.alerts or (DEFAULT_ALERTS if base is not None else None)
-    limits = file_limits(settings)
     readers = _open_all(args.files)
-    sinks: list[JsonlSink] = []
-    try:
-        events = _open_sink(args.events, "events", sinks, limits=limits) if args.events else None
-        alerts = None
-        if alerts_path:
-            alerts = _open_sink(alerts_path, "alerts", sinks, create_dir=not args.alerts,
-                                limits=limits)  # fmt: skip
-    except UsageError:
+
+    def close_readers() -> None:
         for reader in readers:
             reader.close()
-        raise
+
+    session = _Session(args, settings, base, out, err, close_readers)
     try:
-        remote = _open_outputs(args, settings)
-    except (UsageError, config.ConfigError):
-        for reader in readers:
-            reader.close()
-        for sink in sinks:
-            sink.close()
-        raise
-    to_stdout = bool(stdout_users)
-    console = err if to_stdout else out
-    alert_sinks: list[Callable[[Alert], None]] = []
-    obs = (
-        remote.observer if remote is not None else observer(sensor_name(settings, args.sensor_name))
-    )
-    if alerts is not None or remote is not None:
-        write_alert = alerts.write if alerts is not None else None
-        send_alert = remote.alert if remote is not None else None
-
-        def alert_out(a: Alert) -> None:
-            doc = alert_doc(a)
-            doc["observer"] = obs
-            if write_alert is not None:
-                write_alert(doc)
-            if send_alert is not None:
-                send_alert(doc)
-
-        alert_sinks.append(alert_out)
-    if not args.quiet and not args.json:
-        alert_sinks.append(ConsoleAlerts(console))
-    event_sinks: list[Callable[[Transaction], None]] = []
-    anomaly_sinks: list[Callable[[dict[str, Any]], None]] = []
-    writers = []
-    if events is not None:
-        writers.append(events.write)
-    if remote is not None and remote.events:
-        writers.append(remote.event)
-    if writers:
-
-        def anomaly_out(doc: dict[str, Any]) -> None:
-            doc["observer"] = obs
-            for write in writers:
-                write(doc)
-
-        event_sinks.append(lambda t: anomaly_out(transaction_doc(t)))
-        anomaly_sinks.append(anomaly_out)
-    sigma = None
-    wanted = args.rules or list(settings.sigma.rules)
-    if wanted:
-        from otsec.detection.sigma import SigmaLoadError  # noqa: PLC0415 (pySigma on demand)
-
-        paths = [str(RULES_DIR) if r == "default" else r for r in wanted]
-        try:
-            sigma, problems = load_sigma(paths, {k: list(v) for k, v in settings.sigma.vars})
-        except SigmaLoadError as exc:
-            raise UsageError(str(exc)) from None
-        for problem in problems:
-            _say(f"warning: {problem}")
-    monitor = Monitor(
-        settings, baseline=base, alert_sinks=alert_sinks, event_sinks=event_sinks,
-        anomaly_sinks=anomaly_sinks, vendor=default_vendor(), sigma=sigma,
-    )  # fmt: skip
-    try:
-        _run(monitor, readers, args, err, sinks)
+        _run(session.monitor, readers, args, err, session.sinks)
     finally:
-        if remote is not None:
-            remote.assets(monitor.inventory_doc())
-            # waits while Elasticsearch takes documents; an unreachable one ends it at once
-            sent = remote.close(timeout=3600.0)
-    result = summary.build(monitor.pipeline)
-    result["alerts"] = _alert_summary(monitor, alerts)
-    if remote is not None:
-        result["outputs"] = sent
-        for name, stats in sent.items():
-            if stats.get("error"):
-                _say(f"warning: {name}: {stats['error']}")
-    if events is not None:
-        if events.error:
-            _say(f"warning: {events.error}")
-        result["events"] = {"file": events.path, "written": events.written,
-                            "dropped": events.dropped}  # fmt: skip
-    if alerts is not None and alerts.error:
-        _say(f"warning: {alerts.error}")
-    if args.inventory:
-        _write_json(args.inventory, monitor.inventory_doc(), "inventory")
-        result["inventory"] = {"file": args.inventory,
-                               "assets": len(monitor.inventory.assets)}  # fmt: skip
-    if args.json:
-        sys.stdout.write(json.dumps(result, sort_keys=False) + "\n")
-    else:
-        summary.render(result, console)
+        session.close_outputs()
+    result = summary.build(session.monitor.pipeline)
+    session.finish(result)
+    session.report(result)
     return EXIT_OK
 
 

@@ -30,7 +30,8 @@ import pwd
 import select
 import socket
 import struct
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -466,6 +467,10 @@ class LiveCapture:
         self.truncated = False
         self._stopping = False
         self._closed = False
+        #: Called about every ``tick_every`` seconds of wall time from :meth:`records`
+        #: (between packets, also when none arrive): checkpoints, reloads, drop checks.
+        self.on_tick: Callable[[], None] | None = None
+        self.tick_every = 1.0
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
 
     @classmethod
@@ -493,6 +498,7 @@ class LiveCapture:
         """Packets as they arrive, until :meth:`stop` (or :meth:`close`) is called."""
         impl = self._impl
         watch = [impl.fileno(), self._wake_r]
+        next_tick = time.monotonic() + self.tick_every
         while not self._stopping:
             select.select(watch, [], [], POLL_INTERVAL)
             # Read whether or not select saw data: libpcap may hold packets in a ring
@@ -502,6 +508,10 @@ class LiveCapture:
                 for record in impl.batch():
                     n += 1
                     yield record
+                tick = self.on_tick
+                if tick is not None and time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + self.tick_every
+                    tick()  # between packets, in the reading thread, idle or busy
                 if n < BATCH:
                     break
 
