@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
+import signal
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -116,6 +119,61 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _output_options(replay)
     _progress_options(replay)
+
+    sniff = sub.add_parser(
+        "sniff", help="monitor a network interface (a mirror/SPAN port)",
+        description="Capture live traffic and run the same pipeline as replay: monitor with "
+        "--baseline, or learn a baseline with --learn DURATION -o FILE (saved at checkpoints "
+        "and at the end). A kernel (BPF) filter passes only what the monitor needs; SIGINT "
+        "or SIGTERM stop cleanly, a second one exits at once. Needs CAP_NET_RAW.",
+    )  # fmt: skip
+    sniff.add_argument("-i", "--interface", required=True, metavar="IFACE")
+    mode = sniff.add_mutually_exclusive_group()
+    mode.add_argument("--baseline", metavar="FILE", help="compare with this baseline")
+    mode.add_argument(
+        "--learn",
+        metavar="DURATION",
+        help="learn a baseline for DURATION (90s, 30m, 8h, 14d), written to -o",
+    )
+    sniff.add_argument("-o", "--output", metavar="FILE", help="the baseline to learn into")
+    sniff.add_argument(
+        "--checkpoint",
+        metavar="DURATION",
+        default="5m",
+        help="save the baseline being learned this often (default 5m)",
+    )
+    sniff.add_argument("--duration", metavar="DURATION", help="stop after this long")
+    sniff.add_argument(
+        "--bpf",
+        metavar="EXPR",
+        help="kernel filter instead of the default one ('' captures everything)",
+    )
+    sniff.add_argument(
+        "--backend",
+        choices=["auto", "pcap", "scapy"],
+        default="auto",
+        help="capture backend (default: pcap when installed, else scapy)",
+    )
+    sniff.add_argument(
+        "--user",
+        metavar="NAME",
+        help="after opening the capture, give up root and run as this user",
+    )
+    sniff.add_argument("--config", metavar="FILE", help="TOML settings")
+    sniff.add_argument("--json", action="store_true", help="print the summary as JSON")
+    sniff.add_argument("--events", metavar="FILE", help="write protocol events and anomalies")
+    sniff.add_argument(
+        "--alerts", metavar="FILE", help=f"write alerts (default with --baseline: {DEFAULT_ALERTS})"
+    )
+    sniff.add_argument("--inventory", metavar="FILE", help="write the asset inventory at the end")
+    sniff.add_argument("--quiet", action="store_true", help="no alert lines on the console")
+    sniff.add_argument(
+        "--rules",
+        metavar="DIR",
+        action="append",
+        help="evaluate these Sigma rules ('default': the pack in rules/)",
+    )
+    _output_options(sniff)
 
     es = sub.add_parser("es", help="prepare Elasticsearch for otsec's documents")
     esub = es.add_subparsers(dest="es_command", metavar="ACTION")
@@ -434,6 +492,122 @@ def _replay(args: argparse.Namespace, out: Console, err: Console) -> int:
     return EXIT_OK
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str, what: str) -> float:
+    """Seconds from '90', '90s', '30m', '8h', '14d'."""
+    t = text.strip().lower()
+    unit = _UNITS.get(t[-1:]) if t else None
+    number = t[:-1] if unit else t
+    try:
+        value = float(number) * (unit or 1)
+    except ValueError:
+        raise UsageError(f"{what} {text!r}: use a number with s, m, h or d (30m, 8h)") from None
+    if not value > 0:
+        raise UsageError(f"{what} {text!r} must be more than zero")
+    return value
+
+
+def _sniff(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """Live capture through the monitor, until a signal, --duration or --learn's end."""
+    from otsec.capture.live import LiveCapture, default_filter, drop_privileges  # noqa: PLC0415
+
+    settings = config.load(args.config)
+    learning = args.learn is not None
+    if learning and not args.output:
+        raise UsageError("--learn needs -o FILE: the baseline to write")
+    if args.output and not learning:
+        raise UsageError("-o is the baseline --learn writes")
+    learn_for = _duration(args.learn, "--learn") if learning else None
+    checkpoint = _duration(args.checkpoint, "--checkpoint")
+    stop_after = _duration(args.duration, "--duration") if args.duration else None
+    base = store.load(args.baseline) if args.baseline else None
+    bpf = default_filter(settings.ics_ports) if args.bpf is None else args.bpf
+    capture = LiveCapture(args.interface, backend=args.backend, bpf=bpf)
+    try:
+        if args.user:
+            drop_privileges(args.user)
+        session = None
+        if learning:
+            console = err if args.json else out
+            monitor = Monitor(settings, learn=True, alert_sinks=[ConsoleAlerts(console)],
+                              vendor=default_vendor())  # fmt: skip
+        else:
+            session = _Session(args, settings, base, out, err, lambda: None)
+            monitor = session.monitor
+    except BaseException:
+        capture.close()
+        raise
+    _say(f"otsec sniff: {capture.name}, {capture.backend} backend, kernel filter: "
+         f"{capture.filter or 'none (every packet)'}")  # fmt: skip
+    signals = 0
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        nonlocal signals
+        signals += 1
+        if signals > 1:  # every file is written whole or atomically: leaving now is safe
+            os._exit(EXIT_INTERRUPTED)
+        capture.stop()
+
+    started = time.monotonic()
+    state = {"dropped": 0, "checkpoint": started + checkpoint}
+
+    def tick() -> None:
+        now = time.monotonic()
+        dropped = capture.stats().dropped_kernel or 0
+        if dropped > state["dropped"]:
+            detail = f"{dropped - state['dropped']} more, {dropped} since the start"
+            _say(f"warning: the kernel dropped packets ({detail})")
+            monitor.pipeline.anomaly("otsec.capture_drops", time.time(), None, detail)
+            state["dropped"] = dropped
+        if learning and now >= state["checkpoint"]:
+            state["checkpoint"] = now + checkpoint
+            _write_json(args.output, monitor.baseline_doc(), "baseline checkpoint")
+        if (learn_for is not None and now - started >= learn_for) or (
+            stop_after is not None and now - started >= stop_after
+        ):
+            capture.stop()
+
+    capture.on_tick = tick
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        monitor.run(capture)
+        monitor.close()
+    finally:
+        capture.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if session is not None:
+            session.close_outputs()
+            for sink in session.sinks:
+                sink.close()
+    result = summary.build(monitor.pipeline)
+    stats = capture.stats()
+    result["capture"] = {
+        "interface": capture.interface, "backend": capture.backend, "filter": capture.filter,
+        "received": stats.received, "dropped_kernel": stats.dropped_kernel,
+        "dropped_interface": stats.dropped_interface,
+        "seconds": round(time.monotonic() - started, 3),
+    }  # fmt: skip
+    if learning:
+        doc = monitor.baseline_doc()
+        store.save(doc, args.output)
+        result["baseline"] = {"file": args.output, "assets": len(doc["assets"]),
+                              "edges": len(doc["edges"])}  # fmt: skip
+        if args.json:
+            sys.stdout.write(json.dumps(result, sort_keys=False) + "\n")
+        else:
+            summary.render(result, out)
+            out.print(f"learned {len(doc['edges'])} edges between {len(doc['assets'])} assets "
+                      f"-> {args.output}", highlight=False)  # fmt: skip
+        return EXIT_OK
+    assert session is not None
+    session.finish(result)
+    session.report(result)
+    return EXIT_OK
+
+
 def _run(
     monitor: Monitor, readers: list[CaptureReader], args: argparse.Namespace, err: Console,
     sinks: Sequence[JsonlSink] = (),
@@ -716,6 +890,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _inventory_show(args, out)
         if args.command == "es":
             return _es_setup(args, out)
+        if args.command == "sniff":
+            return _sniff(args, out, err)
         if args.command == "rules":
             if args.rules_command == "export":
                 return _rules_export(args)
