@@ -47,6 +47,10 @@ COMPILED = (
     "dissectors/*/*.py",
 )
 EXCLUDED = {"__init__.py", "_native.py"}
+#: Plain Python on purpose: live capture hands C-extension (pcapy) and scapy objects
+#: around, which mypyc's run-time type checks reject, and its per-packet work is one
+#: tuple per frame.
+EXCLUDED_PATHS = {"otsec/capture/live.py"}
 GROUP = "otsec_native"
 
 
@@ -54,8 +58,9 @@ def compiled_sources(root: Path) -> list[str]:
     found: set[str] = set()
     for pattern in COMPILED:
         for path in root.glob(pattern):
-            if path.name not in EXCLUDED:
-                found.add(path.relative_to(root).as_posix())
+            rel = path.relative_to(root).as_posix()
+            if path.name not in EXCLUDED and rel not in EXCLUDED_PATHS:
+                found.add(rel)
     return sorted(found)
 
 
@@ -87,8 +92,16 @@ def import_closure(root: Path, sources: list[str]) -> list[str]:
 
 
 def current(directory: Path) -> bool:
-    """True when directory holds a build of exactly these sources for this interpreter."""
-    return _native.current_build(directory)[0] is not None
+    """True when directory holds a build of exactly these sources for this interpreter
+    (and of the sources this script selects today: a changed selection rebuilds)."""
+    if _native.current_build(directory)[0] is None:
+        return False
+    try:
+        built = json.loads((directory / "manifest.json").read_text())["sources"]
+    except (OSError, ValueError, KeyError):
+        return False
+    wanted = import_closure(REPO, compiled_sources(REPO))
+    return sorted(built) == sorted(wanted)
 
 
 def build(directory: Path) -> int:
