@@ -80,6 +80,22 @@ class SigmaLoadError(Exception):
     """A rule or pipeline cannot be used (message names the file and line)."""
 
 
+def _rule_id(rule: SigmaRule | SigmaCorrelationRule) -> str:
+    """A rule's UUID (its title when it has none)."""
+    return str(rule.id) if rule.id else rule.title
+
+
+def _rule_level(rule: SigmaRule | SigmaCorrelationRule) -> str:
+    return rule.level.name.lower() if rule.level else "medium"
+
+
+def _attack(rule: SigmaRule | SigmaCorrelationRule) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(ATT&CK technique ids such as T0858, tactic tags) from a rule's attack.* tags."""
+    attack = [t.name for t in rule.tags if t.namespace == "attack"]
+    techniques = tuple(f"T{name[1:].upper()}" for name in attack if _is_technique(name))
+    return techniques, tuple(name for name in attack if not _is_technique(name))
+
+
 @dataclass(slots=True)
 class CompiledRule:
     rule: SigmaRule
@@ -127,11 +143,11 @@ class CompiledRule:
 
     @property
     def id(self) -> str:
-        return str(self.rule.id) if self.rule.id else self.rule.title
+        return _rule_id(self.rule)
 
     @property
     def level(self) -> str:
-        return self.rule.level.name.lower() if self.rule.level else "medium"
+        return _rule_level(self.rule)
 
 
 #: Groups a correlation keeps windows for; when there are more, the windows start again.
@@ -161,11 +177,11 @@ class CompiledCorrelation:
 
     @property
     def id(self) -> str:
-        return str(self.rule.id) if self.rule.id else self.rule.title
+        return _rule_id(self.rule)
 
     @property
     def level(self) -> str:
-        return self.rule.level.name.lower() if self.rule.level else "medium"
+        return _rule_level(self.rule)
 
     def group(self, doc: Any) -> tuple[Any, ...]:
         """The group-by values of a document (None for a field it lacks)."""
@@ -438,9 +454,7 @@ def compile_rule(rule: SigmaRule, path: str) -> CompiledRule:
     guards = tuple(sorted(necessary(trees[0]).items())) if len(trees) == 1 else ()
     match = conditions[0] if len(conditions) == 1 else lambda d: any(c(d) for c in conditions)
     ls = rule.logsource
-    attack = [t.name for t in rule.tags if t.namespace == "attack"]
-    techniques = tuple(f"T{name[1:].upper()}" for name in attack if _is_technique(name))
-    tactics = tuple(name for name in attack if not _is_technique(name))
+    techniques, tactics = _attack(rule)
     read: set[str] | None = set()
     for tree in trees:
         found = fields_read(tree)
@@ -499,12 +513,9 @@ def compile_correlation(rule: SigmaCorrelationRule, path: str) -> CompiledCorrel
         if not isinstance(ref.rule, SigmaRule):
             raise SigmaLoadError(f"{where}: correlations of correlations are not evaluated in "
                                  f"the sensor ({ref.reference})")  # fmt: skip
-    attack = [t.name for t in rule.tags if t.namespace == "attack"]
     return CompiledCorrelation(
         rule, path, kind, tuple(rule.group_by or ()), float(rule.timespan.seconds),
-        cond.count + _THRESHOLDS[cond.op], value_field,
-        tuple(f"T{name[1:].upper()}" for name in attack if _is_technique(name)),
-        tuple(name for name in attack if not _is_technique(name)),
+        cond.count + _THRESHOLDS[cond.op], value_field, *_attack(rule),
     )  # fmt: skip
 
 
@@ -591,15 +602,23 @@ def load_rules(paths: Iterable[str | Path], pipeline: ProcessingPipeline) -> Loa
             except (SigmaError, SigmaLoadError, ValueError, AttributeError, re.error) as exc:
                 report.errors.append(f"{path}:{find_line(text, str(exc), 'detection:')}: {exc}")
                 continue
-            rid = compiled.id
-            if rid in seen:
-                report.errors.append(f"{path}:{_line(rule)}: duplicate rule id {rid} ({seen[rid]})")
-                continue
-            seen[rid] = str(path)
-            report.rules.append(compiled)
+            if _claim(compiled.id, rule, path, seen, report):
+                report.rules.append(compiled)
     if pending:
         _load_correlations(pending, pipeline, report, seen)
     return report
+
+
+def _claim(
+    rid: str, rule: SigmaRule | SigmaCorrelationRule, path: Path, seen: dict[str, str],
+    report: LoadReport,
+) -> bool:  # fmt: skip
+    """Take a rule id for ``path``; a second rule with an id already taken is an error."""
+    if rid in seen:
+        report.errors.append(f"{path}:{_line(rule)}: duplicate rule id {rid} ({seen[rid]})")
+        return False
+    seen[rid] = str(path)
+    return True
 
 
 def _load_correlations(
@@ -620,11 +639,8 @@ def _load_correlations(
         except (SigmaError, SigmaLoadError, ValueError, AttributeError) as exc:
             report.errors.append(f"{path}:{find_line(text, str(exc), 'correlation:')}: {exc}")
             continue
-        rid = compiled.id
-        if rid in seen:
-            report.errors.append(f"{path}:{_line(rule)}: duplicate rule id {rid} ({seen[rid]})")
+        if not _claim(compiled.id, rule, path, seen, report):
             continue
-        seen[rid] = str(path)
         report.correlations.append(compiled)
         for ref in rule.referenced_rules:
             base = by_rule.get(id(ref.rule))
