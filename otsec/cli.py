@@ -10,7 +10,6 @@ import argparse
 import json
 import logging
 import os
-import re
 import signal
 import sys
 import tempfile
@@ -791,17 +790,12 @@ def _es_setup(args: argparse.Namespace, out: Console) -> int:
     try:
         done = es_setup.install(client_for(conf.elastic), data_streams=data_streams)
     except Exception as exc:
-        _say(f"otsec: es setup: {conf.elastic.url}: {type(exc).__name__}: {_brief(exc)}")
+        why = conf.elastic.redact(f"{conf.elastic.url}: {type(exc).__name__}: {exc}", 400)
+        _say(f"otsec: es setup: {why}")
         return 1
     for line in done:
         out.print(line, highlight=False)
     return EXIT_OK
-
-
-def _brief(exc: BaseException) -> str:
-    """An exception's message on one line, without anything that looks like a secret."""
-    text = " ".join(str(exc).split())
-    return re.sub(r"(?i)(authorization|api[_-]?key|password)\S*\s*\S+", r"\1 ***", text)[:300]
 
 
 def _inventory_show(args: argparse.Namespace, out: Console) -> int:

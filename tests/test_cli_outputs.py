@@ -206,3 +206,9 @@ def test_a_spool_in_use_is_a_usage_error(
         held.close()
     err = capsys.readouterr().err
     assert "spool" in err and "Traceback" not in err
+
+
+def test_es_setup_hides_credentials_in_the_url(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["es", "setup", "--es-url", "http://otsec:url-pa55@127.0.0.1:9"]) == 1
+    err = capsys.readouterr().err
+    assert "url-pa55" not in err and "//***@127.0.0.1:9" in err

@@ -125,6 +125,17 @@ class ElasticSettings:
             if not (value > 0 and math.isfinite(value)):
                 raise ValueError(f"{name} must be a positive number of seconds")
 
+    def redact(self, text: str, limit: int = 1000) -> str:
+        """``text`` on one line without the API key, the password (also as the basic
+        authentication header encodes it) or credentials written into a URL."""
+        secrets = [s for s in (self.api_key, self.password) if s]
+        if self.username is not None and self.password:
+            pair = f"{self.username}:{self.password}".encode()
+            secrets.append(base64.b64encode(pair).decode())
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        return " ".join(_USERINFO.sub("//***@", text).split())[:limit]
+
     def hosts(self) -> list[str]:
         """The node URLs (``url`` may list several, comma-separated)."""
         return [h.strip() for h in self.url.split(",") if h.strip()]
@@ -264,10 +275,6 @@ class ElasticSink:
         self.sensor = sensor
         #: The latest operational problem, one line, without secrets (None: none so far).
         self.error: str | None = None
-        self._secrets = [s for s in (settings.api_key, settings.password) if s]
-        if settings.username is not None and settings.password:
-            pair = f"{settings.username}:{settings.password}".encode()
-            self._secrets.append(base64.b64encode(pair).decode())
         self._initial_backoff = _backoff
         self._max_backoff = _max_backoff
         self._config_retry = _config_retry
@@ -607,7 +614,7 @@ class ElasticSink:
             self._counts[name] += n
 
     def _dead_letter(self, rec: Record, status: int, reason: str) -> None:
-        reason = self._redact(reason)
+        reason = self.settings.redact(reason)
         line = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "index": rec.get("index"),
@@ -638,11 +645,6 @@ class ElasticSink:
         else:
             self.error = message
 
-    def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return " ".join(_USERINFO.sub("//***@", text).split())[:1000]
-
     def _problem(self, message: str) -> None:
-        self.error = self._redact(message)
+        self.error = self.settings.redact(message)
         log.warning("elasticsearch: %s", self.error)
