@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.netns import VethPair
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,3 +37,11 @@ def real_pcaps() -> Path:
     if not (path / "GROUND_TRUTH.json").is_file():
         pytest.skip(f"public captures not available at {path} (set OTSEC_PCAPS_REAL)")
     return path
+
+
+@pytest.fixture(scope="module")
+def veth() -> Iterator[VethPair]:
+    """Two network namespaces joined by a veth pair, removed afterwards (root only: the
+    modules that use it skip otherwise)."""
+    with VethPair() as pair:
+        yield pair

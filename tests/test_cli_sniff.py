@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +19,13 @@ import pytest
 from otsec.baseline import store
 from otsec.cli import main
 from tests.conftest import REPO
-from tests.netns import VethPair, available
+from tests.netns import VethPair, available  # veth: the fixture in tests/conftest.py
 
 why = available() or (None if shutil.which("tcpreplay") else "needs tcpreplay")
 pytestmark = pytest.mark.skipif(why is not None, reason=why or "")
 OTSEC = [sys.executable, "-m", "otsec.cli"]
 PLANT = REPO / "baselines" / "plant.json"
 STOP = REPO / "pcaps" / "attacks" / "attack_rogue_s7_stop.pcap"
-
-
-@pytest.fixture(scope="module")
-def veth() -> Iterator[VethPair]:
-    pair = VethPair()
-    try:
-        pair.create()
-        yield pair
-    finally:
-        pair.delete()
 
 
 def _start(veth: VethPair, *args: str) -> subprocess.Popen[str]:

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ import pytest
 from otsec.capture.live import default_filter
 from otsec.capture.pcapfile import open_capture
 from otsec.config import DEFAULT_ICS_PORTS
-from tests.netns import VethPair, available
+from tests.netns import VethPair, available  # veth: the fixture in tests/conftest.py
 
 pcapy: Any = pytest.importorskip("pcapy", reason="pcapy-ng is not installed")
 
@@ -70,16 +69,6 @@ cap.close()
 print(json.dumps({"written": n, "backend": cap.backend, "received": st.received,
                   "dropped_kernel": st.dropped_kernel, "dropped_interface": st.dropped_interface}))
 """
-
-
-@pytest.fixture(scope="module")
-def veth() -> Iterator[VethPair]:
-    pair = VethPair()
-    try:
-        pair.create()
-        yield pair
-    finally:
-        pair.delete()
 
 
 def _alerts(pcap: Path, out: Path) -> Counter[tuple[Any, ...]]:
