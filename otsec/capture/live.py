@@ -102,15 +102,37 @@ class CaptureStats:
     dropped_interface: int | None
 
 
-class _Backend(Protocol):
+class _Backend:
+    """What both backends share: counters read live while open, kept after close."""
+
     name: str
     linktype: int
     warnings: list[str]
+    _last: CaptureStats
+    _closed: bool
 
-    def fileno(self) -> int: ...
-    def batch(self) -> Iterator[RawRecord]: ...
-    def stats(self) -> CaptureStats: ...
-    def close(self) -> None: ...
+    def fileno(self) -> int:
+        raise NotImplementedError
+
+    def batch(self) -> Iterator[RawRecord]:
+        raise NotImplementedError
+
+    def _read_stats(self) -> CaptureStats:
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        raise NotImplementedError
+
+    def stats(self) -> CaptureStats:
+        if not self._closed:
+            self._last = self._read_stats()
+        return self._last
+
+    def close(self) -> None:
+        if not self._closed:
+            self.stats()
+            self._closed = True
+            self._release()
 
 
 def default_filter(ics_ports: Iterable[int], extra_ports: Iterable[int] = ()) -> str:
@@ -201,7 +223,7 @@ class _PcapHandle(Protocol):
     def close(self) -> None: ...
 
 
-class _PcapBackend:
+class _PcapBackend(_Backend):
     """libpcap through pcapy-ng, non-blocking, read in batches."""
 
     name = "pcap"
@@ -281,20 +303,15 @@ class _PcapBackend:
             raise LiveCaptureError(f"capture on {self._interface} failed: {exc}") from None
         yield from got
 
-    def stats(self) -> CaptureStats:
-        if not self._closed:
-            received, dropped, ifdropped = self._handle.stats()
-            self._last = CaptureStats(received, dropped, ifdropped)
-        return self._last
+    def _read_stats(self) -> CaptureStats:
+        received, dropped, ifdropped = self._handle.stats()
+        return CaptureStats(received, dropped, ifdropped)
 
-    def close(self) -> None:
-        if not self._closed:
-            self.stats()
-            self._closed = True
-            self._handle.close()
+    def _release(self) -> None:
+        self._handle.close()
 
 
-class _ScapyBackend:
+class _ScapyBackend(_Backend):
     """scapy's layer-2 listen socket, read as raw bytes (no dissection)."""
 
     name = "scapy"
@@ -389,20 +406,15 @@ class _ScapyBackend:
         self._received += packets
         self._dropped += drops
 
-    def stats(self) -> CaptureStats:
-        if not self._closed:
-            self._read_kernel_stats()
-            now = _rx_dropped(self._interface)
-            start = self._rx_dropped
-            ifdrop = now - start if now is not None and start is not None else None
-            self._last = CaptureStats(self._received, self._dropped, ifdrop)
-        return self._last
+    def _read_stats(self) -> CaptureStats:
+        self._read_kernel_stats()
+        now = _rx_dropped(self._interface)
+        start = self._rx_dropped
+        ifdrop = now - start if now is not None and start is not None else None
+        return CaptureStats(self._received, self._dropped, ifdrop)
 
-    def close(self) -> None:
-        if not self._closed:
-            self.stats()
-            self._closed = True
-            self._sock.close()
+    def _release(self) -> None:
+        self._sock.close()
 
 
 def _pcap_installed() -> bool:
