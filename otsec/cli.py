@@ -87,35 +87,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("files", nargs="+", metavar="FILE", help="capture file, or - for stdin")
     replay.add_argument(
-        "--json", action="store_true", help="print the summary as one JSON object on stdout"
-    )
-    replay.add_argument("--config", metavar="FILE", help="TOML settings (limits, ports)")
-    replay.add_argument(
-        "--events", metavar="FILE",
-        help="write one ECS JSON document per protocol transaction and per protocol anomaly "
-        "to FILE (JSON lines; '-' for standard output)",
-    )  # fmt: skip
-    replay.add_argument(
         "--baseline", metavar="FILE",
         help="compare with this baseline (otsec baseline learn) and raise alerts for what "
         "deviates from it",
     )  # fmt: skip
-    replay.add_argument(
-        "--alerts", metavar="FILE",
-        help=f"write one ECS alert document per alert to FILE (JSON lines; '-' for standard "
-        f"output; default with --baseline: {DEFAULT_ALERTS})",
-    )  # fmt: skip
-    replay.add_argument(
-        "--inventory", metavar="FILE", help="write the asset inventory of the run (JSON)"
-    )
-    replay.add_argument(
-        "--quiet", action="store_true", help="no alert lines on the console (summary only)"
-    )
-    replay.add_argument(
-        "--rules", metavar="DIR", action="append",
-        help="evaluate the Sigma rules in DIR (a rule file or folder; repeatable; "
-        "'default' is the pack in rules/)",
-    )  # fmt: skip
+    _monitor_options(replay)
     _output_options(replay)
     _progress_options(replay)
 
@@ -158,20 +134,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="after opening the capture, give up root and run as this user",
     )
-    sniff.add_argument("--config", metavar="FILE", help="TOML settings")
-    sniff.add_argument("--json", action="store_true", help="print the summary as JSON")
-    sniff.add_argument("--events", metavar="FILE", help="write protocol events and anomalies")
-    sniff.add_argument(
-        "--alerts", metavar="FILE", help=f"write alerts (default with --baseline: {DEFAULT_ALERTS})"
-    )
-    sniff.add_argument("--inventory", metavar="FILE", help="write the asset inventory at the end")
-    sniff.add_argument("--quiet", action="store_true", help="no alert lines on the console")
-    sniff.add_argument(
-        "--rules",
-        metavar="DIR",
-        action="append",
-        help="evaluate these Sigma rules ('default': the pack in rules/)",
-    )
+    _monitor_options(sniff)
     _output_options(sniff)
 
     es = sub.add_parser("es", help="prepare Elasticsearch for otsec's documents")
@@ -273,6 +236,36 @@ def _open_all(paths: Sequence[str]) -> list[CaptureReader]:
             reader.close()
         raise
     return readers
+
+
+def _monitor_options(parser: argparse.ArgumentParser) -> None:
+    """What replay and sniff share besides the SIEM outputs: settings, files, console,
+    Sigma."""
+    parser.add_argument(
+        "--json", action="store_true", help="print the summary as one JSON object on stdout"
+    )
+    parser.add_argument("--config", metavar="FILE", help="TOML settings (limits, ports)")
+    parser.add_argument(
+        "--events", metavar="FILE",
+        help="write one ECS JSON document per protocol transaction and per protocol anomaly "
+        "to FILE (JSON lines; '-' for standard output)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--alerts", metavar="FILE",
+        help=f"write one ECS alert document per alert to FILE (JSON lines; '-' for standard "
+        f"output; default with --baseline: {DEFAULT_ALERTS})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--inventory", metavar="FILE", help="write the asset inventory of the run (JSON)"
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="no alert lines on the console (summary only)"
+    )
+    parser.add_argument(
+        "--rules", metavar="DIR", action="append",
+        help="evaluate the Sigma rules in DIR (a rule file or folder; repeatable; "
+        "'default' is the pack in rules/)",
+    )  # fmt: skip
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
