@@ -364,14 +364,11 @@ class SigmaStage:
         # (memoised: a plant repeats a few kinds all day). A rule that reads only those
         # fields is decided for the whole kind; the others are kept when their guards on
         # those fields admit them, and are judged on the transaction's document.
-        exception = _exception_code(t)
-        status = t.status
-        result = outcome(t)
         kind = (t.protocol, op, rec.access, rec.target, rec.function, rec.function_name,
-                exception, status, result)  # fmt: skip
+                _exception_code(t), t.status, outcome(t))  # fmt: skip
         todo = self._by_kind.get(kind)
         if todo is None:
-            todo = self._kind(t, rules, exception, status, result)
+            todo = self._kind(t, rules)
             if len(self._by_kind) >= 4096:
                 self._by_kind.clear()
             self._by_kind[kind] = todo
@@ -394,28 +391,23 @@ class SigmaStage:
             self._matched(rule, doc, t.ts, alert)
         engine.skipped += len(rules) - len(todo)
 
-    def _kind(
-        self, t: Transaction, rules: list[CompiledRule], exception: Any, status: str, result: str
-    ) -> list[tuple[CompiledRule, bool]]:
+    def _kind(self, t: Transaction, rules: list[CompiledRule]) -> list[tuple[CompiledRule, bool]]:
         """(rule, decided) for a kind of transaction: decided rules matched on the kind's
         fields alone; undecided ones still need the document."""
-        rec = t.record
-        known = {"event.dataset": "otsec." + t.protocol, "network.protocol": t.protocol,
-                 "ics.operation": t.operation, "ics.access": rec.access,
-                 "ics.target": rec.target, "ics.function.code": rec.function,
-                 "ics.function.name": rec.function_name, "ics.transaction.status": status,
-                 "event.outcome": result}  # fmt: skip
-        if exception is not _ABSENT:
-            known["ics.modbus.exception.code"] = exception
-        elif t.protocol == "modbus":
-            known["ics.modbus.exception.code"] = None  # no guard on it can admit
+        known = {path: _CHEAP_FIELDS[path](t) for path in _KIND_FIELDS}
+        # the kind's part of the document (a field it lacks is absent)
+        flat = {k: v for k, v in known.items() if v is not _ABSENT}
+        if known[_EXC] is _ABSENT:
+            if t.protocol == "modbus":
+                known[_EXC] = None  # no guard on it can admit
+            else:
+                del known[_EXC]
         todo: list[tuple[CompiledRule, bool]] = []
         for rule in rules:
             if not rule.admits_partly(known):
                 continue
             read = rule.fields
             if read is not None and read <= _KIND_FIELDS:
-                flat = {k: v for k, v in known.items() if v is not None or k != _EXC}
                 if rule.match(flat):
                     todo.append((rule, True))
             else:
