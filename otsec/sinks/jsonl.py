@@ -87,6 +87,7 @@ class JsonlSink:
                 return
             self.written += len(lines)
             return
+        done = 0
         try:
             done = os.write(self._fd, data)
             while done < len(data):  # a short write (a signal, a filling disk): go on
@@ -95,7 +96,7 @@ class JsonlSink:
                     raise OSError(28, "no space left on device")
                 done += more
         except OSError as exc:
-            self._failed(exc, lines, data, locals().get("done", 0))
+            self._failed(exc, lines, data, done)
             return
         self.written += len(lines)
         self._size += len(data)
