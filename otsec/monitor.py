@@ -54,6 +54,8 @@ class Monitor:
         sigma: SigmaEngine | None = None,
     ) -> None:
         settings = settings or Settings()
+        #: The zones come from the configuration (else from the baseline's policy).
+        self._configured_zones = bool(settings.zones)
         if baseline is not None and not settings.zones:
             settings = with_policy(settings, baseline.doc.get("policy"))
         self.settings = settings
@@ -133,6 +135,25 @@ class Monitor:
         """End of input: flush flows (their last events) and the alert windows."""
         self.pipeline.close()
         self.detector.flush()
+
+    def reload_baseline(self, baseline: Baseline) -> None:
+        """Monitor against ``baseline`` from now on, without losing the run's state
+        (``otsec sniff`` on SIGHUP). Its zone policy replaces the old baseline's unless
+        the configuration names zones. BaselineError when the policy is invalid (nothing
+        changed then)."""
+        assert self.learner is None, "learning has no baseline to reload"
+        det = self.detector
+        if not self._configured_zones:
+            bare = replace(self.settings, zones=(), conduits=())
+            settings = with_policy(bare, baseline.doc.get("policy"))
+            if (settings.zones, settings.conduits) != (self.settings.zones, self.settings.conduits):
+                zones = ZonePolicy(settings.zones, settings.conduits) if settings.zones else None
+                det.zones = zones if zones is not None and zones.active else None
+                det.zone_checked.clear()
+                self.settings = settings
+        det.set_baseline(baseline)
+        self.inventory.reference = baseline.assets
+        self.baseline = baseline
 
     def inventory_doc(self) -> dict[str, Any]:
         doc = self.inventory.to_doc()

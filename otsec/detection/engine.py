@@ -205,15 +205,12 @@ class Detector:
         #: Learning: only the zone policy and network scans are reported (there is no
         #: baseline yet; a scan in a capture being learned deserves a look).
         self.learning = learning
-        self.known_assets: set[str] = set(self.baseline.assets)
+        self.known_assets: set[str] = set()
         #: OT assets: those that spoke an industrial protocol in the baseline or this run.
         self.ot_assets: set[str] = set()
-        for (client, server, _t, _p), edge in self.baseline.edges.items():
-            self.known_assets.update((client, server))
-            if edge.protocol in _ICS_PROTOCOLS:
-                self.ot_assets.update((client, server))
         #: Every address judged already (known, or raised as new in this run).
-        self.seen_assets: set[str] = set(self.known_assets)
+        self.seen_assets: set[str] = set()
+        self._know(self.baseline)
         self.run_edges: set[EdgeKey] = set()
         self.zone_checked: set[tuple[str, str, str, int]] = set()
         self.run_ops: set[tuple[EdgeKey, str]] = set()
@@ -225,6 +222,31 @@ class Detector:
         self._addr_sweep: dict[tuple[str, str], DistinctWindow] = {}
         #: flow id * 2 + swapped -> (operation, function) pairs already judged clean there.
         self._clean: dict[int, set[tuple[str, int]]] = {}
+
+    def _know(self, baseline: Baseline) -> None:
+        """Add the assets and edges of ``baseline`` to what is known."""
+        known = self.known_assets
+        known.update(baseline.assets)
+        for (client, server, _t, _p), edge in baseline.edges.items():
+            known.update((client, server))
+            if edge.protocol in _ICS_PROTOCOLS:
+                self.ot_assets.update((client, server))
+        self.seen_assets.update(known)
+
+    def set_baseline(self, baseline: Baseline) -> None:
+        """Judge from now on against ``baseline`` (a reloaded or newly reviewed file).
+
+        What this run raised already stays raised: an asset, edge or operation reported
+        as new is not reported again, whatever the new file says. Assets and edges the old
+        file knew and the new one does not are judged again when next seen, and verdicts
+        cached per flow are dropped."""
+        raised = self.seen_assets - self.known_assets
+        self.judged = True
+        self.baseline = baseline
+        self.known_assets = set()
+        self.seen_assets = raised
+        self._know(baseline)
+        self._clean.clear()
 
     # -- events ----------------------------------------------------------------------
 
