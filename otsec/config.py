@@ -118,6 +118,36 @@ class SigmaSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class CaptureSettings:
+    """``[capture]``: the appliance's live capture (``otsec sniff``); the command line
+    overrides each setting."""
+
+    #: The mirror/SPAN interface.
+    interface: str = ""
+    #: "auto" (pcap when installed, else scapy), "pcap" or "scapy".
+    backend: str = "auto"
+    #: Kernel filter replacing the default one ("" captures everything; None: the default).
+    bpf: str | None = None
+    #: Server ports the default filter passes besides the industrial ones.
+    extra_ports: tuple[int, ...] = ()
+    #: Run as this user once the capture is open (when started as root).
+    user: str = ""
+    #: Kernel capture buffer (MiB), snapshot length, promiscuous mode.
+    buffer_mb: int = 32
+    snaplen: int = 65535
+    promisc: bool = True
+    #: The baseline to monitor with (``--baseline`` overrides it).
+    baseline: str = ""
+    #: Seconds between baseline checkpoints while learning.
+    checkpoint: float = 300.0
+    #: Seconds between sensor status documents (capture counters) to the SIEM.
+    status_every: float = 300.0
+
+
+BACKENDS = ("auto", "pcap", "scapy")
+
+
+@dataclass(frozen=True, slots=True)
 class ZoneSpec:
     """A named IEC 62443 zone: networks (CIDR) and single hosts."""
 
@@ -182,6 +212,7 @@ class Settings:
     #: Server port -> protocol name for the industrial protocols otsec reports on.
     ics_ports: dict[int, str] = field(default_factory=lambda: dict(DEFAULT_ICS_PORTS))
     sigma: SigmaSettings = field(default_factory=SigmaSettings)
+    capture: CaptureSettings = field(default_factory=CaptureSettings)
     zones: tuple[ZoneSpec, ...] = ()
     conduits: tuple[ConduitSpec, ...] = ()
     allow: tuple[AllowRule, ...] = ()
@@ -250,6 +281,8 @@ def load(path: str | Path | None) -> Settings:
             settings = replace(settings, zones=_zones(values, str(path)))
         elif name == "sigma":
             settings = replace(settings, sigma=_sigma(values, str(path)))
+        elif name == "capture":
+            settings = replace(settings, capture=_capture(values, str(path)))
         elif name == "conduits":
             settings = replace(settings, conduits=_conduits(values, str(path)))
         elif name == "detection" and isinstance(values, dict) and "allow" in values:
@@ -361,3 +394,60 @@ def _sigma(values: Any, path: str) -> SigmaSettings:
     for name, items in sorted(raw.items()):
         variables.append((name, _strings(items, f"[sigma.vars] {name}", path)))
     return SigmaSettings(rules, tuple(variables))
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any, what: str) -> float:
+    """Seconds from 90, '90', '90s', '30m', '8h', '14d'; ConfigError naming ``what``."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{what} {value!r}: use a number with s, m, h or d (30m, 8h)")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        t = str(value).strip().lower()
+        unit = _UNITS.get(t[-1:]) if t else None
+        try:
+            seconds = float(t[:-1] if unit else t) * (unit or 1)
+        except ValueError:
+            raise ConfigError(
+                f"{what} {value!r}: use a number with s, m, h or d (30m, 8h)"
+            ) from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise ConfigError(f"{what} {value!r} must be more than zero")
+    return seconds
+
+
+def _capture(values: Any, path: str) -> CaptureSettings:
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: [capture] must be a table")
+    default = CaptureSettings()
+    known = {f.name for f in fields(CaptureSettings)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        where = f"{path}: [capture] {key}"
+        if key not in known:
+            raise ConfigError(f"{path}: unknown setting [capture] {key}")
+        if key in ("checkpoint", "status_every"):
+            kwargs[key] = parse_duration(value, f"{where}:")
+        elif key == "extra_ports":
+            if not isinstance(value, list) or not all(
+                isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 for p in value
+            ):
+                raise ConfigError(f"{where} must be a list of port numbers")
+            kwargs[key] = tuple(value)
+        elif key == "backend" and value not in BACKENDS:
+            raise ConfigError(f"{where} must be one of {', '.join(BACKENDS)}, got {value!r}")
+        elif key == "bpf":
+            if not isinstance(value, str):
+                raise ConfigError(f'{where} must be a string ("" captures everything)')
+            kwargs[key] = value
+        else:
+            want = type(getattr(default, key))
+            if type(value) is not want:
+                raise ConfigError(f"{where} must be {want.__name__}, got {value!r}")
+            if want is int and value <= 0:
+                raise ConfigError(f"{where} must be positive, got {value!r}")
+            kwargs[key] = value
+    return CaptureSettings(**kwargs)
