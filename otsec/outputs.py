@@ -12,7 +12,9 @@ What goes where:
 - protocol events and anomalies: Elasticsearch only when ``events = true`` (off by
   default: a busy plant makes millions a day);
 - assets: the fleet inventory index ``otsec-assets-<ns>`` at the end of a run (and at
-  checkpoints of a live capture), one document per asset, replaced by id.
+  checkpoints of a live capture), one document per asset, replaced by id;
+- sensor documents of a live capture (started, stopped, kernel drops, periodic status):
+  Elasticsearch (``logs-otsec.sensor-<ns>``) and syslog.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class OutputSettings:
 
 _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "sensor": {"name": str},
-    "output": {"max_bytes": int, "backups": int},
+    "output": {"max_bytes": int, "backups": int, "alerts": str, "events": str},
     "elasticsearch": {
         "url": str, "namespace": str, "api_key": str, "username": str, "password": str,
         "ca_file": str, "verify": bool, "spool_dir": str, "spool_max_bytes": int,
@@ -131,6 +133,13 @@ def file_limits(settings: Settings) -> tuple[int, int]:
     return max_bytes, backups
 
 
+def file_paths(settings: Settings) -> tuple[str | None, str | None]:
+    """``[output] alerts`` and ``events``: the JSON-lines files written when the command
+    line names none (``--alerts``, ``--events``)."""
+    out = _checked(settings.outputs).get("output", {})
+    return out.get("alerts") or None, out.get("events") or None
+
+
 def sensor_name(settings: Settings, override: str | None = None) -> str:
     """``observer.name``: the command line, else ``[sensor] name``, else the host name."""
     name = override or settings.outputs.get("sensor", {}).get("name")
@@ -183,6 +192,14 @@ class Outputs:
         """A protocol transaction or anomaly document (dataset from event.dataset)."""
         if self.elastic is not None:
             self.elastic.write(doc, doc["event"]["dataset"].removeprefix("otsec."))
+
+    def sensor(self, doc: dict[str, Any]) -> None:
+        """A sensor document (capture started/stopped, drops, status): to Elasticsearch
+        (``logs-otsec.sensor-<ns>``) and syslog, whether or not events are sent."""
+        if self.elastic is not None:
+            self.elastic.write(doc, "sensor")
+        if self.syslog is not None:
+            self.syslog.write(doc)
 
     def assets(self, inventory: dict[str, Any]) -> int:
         """Upsert every asset of an inventory document into the fleet index."""

@@ -78,9 +78,6 @@ _TABLE: tuple[tuple[str, str], ...] = (
     ("otsec.packet_error",
      "Processing one packet failed outside any dissector (a bug); the packet is skipped, the "
      "rest of the capture goes on."),
-    ("otsec.capture_drops",
-     "Live capture: the kernel dropped packets the monitor did not read in time (the count "
-     "since the last check is in the detail); what they carried is not seen."),
 )  # fmt: skip
 
 ANOMALIES: dict[str, AnomalyInfo] = {

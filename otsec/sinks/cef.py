@@ -121,6 +121,15 @@ def _port(value: Any) -> Any:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _class_id(doc: dict[str, Any]) -> Any:
+    """The event class: an alert's rule id; a document without a rule (a sensor document)
+    has ``<dataset>.<action>``, such as ``otsec.sensor.capture-drops``."""
+    dataset, action = field(doc, "event.dataset"), field(doc, "event.action")
+    if "rule" in doc or not (dataset and action):
+        return field(doc, "rule.id")
+    return f"{dataset}.{action}"
+
+
 def cef_message(doc: dict[str, Any]) -> str:
     """One CEF:0 line for an alert document."""
     score = severity_score(doc)
@@ -129,8 +138,8 @@ def cef_message(doc: dict[str, Any]) -> str:
         _cef_header(VENDOR, _VENDOR_MAX),
         _cef_header(PRODUCT, _VENDOR_MAX),
         _cef_header(__version__, _VERSION_MAX),
-        _cef_header(field(doc, "rule.id"), _CLASS_MAX),
-        _cef_header(field(doc, "rule.name"), _NAME_MAX),
+        _cef_header(_class_id(doc), _CLASS_MAX),
+        _cef_header(field(doc, "rule.name" if "rule" in doc else "message"), _NAME_MAX),
         "Unknown" if score is None else str(score),
     ]
     techniques = _text(field(doc, "threat.technique.id"))
@@ -182,7 +191,7 @@ def leef_message(doc: dict[str, Any]) -> str:
         _leef_field(VENDOR, _VENDOR_MAX),
         _leef_field(PRODUCT, _VENDOR_MAX),
         _leef_field(__version__, _VERSION_MAX),
-        _leef_field(field(doc, "rule.id"), _CLASS_MAX),
+        _leef_field(_class_id(doc), _CLASS_MAX),
         LEEF_DELIMITER,
     ]
     dev_time = _leef_time(field(doc, "@timestamp"))

@@ -302,6 +302,39 @@ def anomaly_doc(
     return doc
 
 
+#: event.type of each sensor action (docs/schema.md, "Sensor documents").
+SENSOR_ACTIONS = {
+    "capture-started": "start", "capture-stopped": "end", "status": "info",
+    "capture-drops": "info", "baseline-reloaded": "change", "baseline-reload-failed": "info",
+}  # fmt: skip
+
+
+def sensor_doc(
+    action: str, ts: float, message: str, sensor: dict[str, Any], obs: dict[str, Any],
+    severity: str = "low",
+) -> dict[str, Any]:  # fmt: skip
+    """One ECS document about the sensor itself (``event.dataset: otsec.sensor``): capture
+    started or stopped, kernel drops, a baseline reloaded, and the periodic status
+    (``event.kind: metric``) whose counters say the sensor is alive and sees traffic."""
+    return {
+        "@timestamp": timestamp(ts),
+        "ecs": {"version": "8.11.0"},
+        "event": {
+            "kind": "metric" if action == "status" else "event",
+            "category": ["host"],
+            "type": [SENSOR_ACTIONS[action]],
+            "action": action,
+            "dataset": "otsec.sensor",
+            "module": "otsec",
+            "severity": SEVERITIES[severity],
+            "id": _event_id("sensor", obs.get("name"), action, repr(ts), message),
+        },
+        "message": message,
+        "observer": obs,
+        "ics": {"sensor": sensor},
+    }
+
+
 def observer(name: str, interface: str | None = None) -> dict[str, Any]:
     """``observer.*``: the sensor that saw the traffic (and its capture interface)."""
     from otsec import __version__  # noqa: PLC0415 (the package imports this module)

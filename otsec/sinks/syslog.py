@@ -21,8 +21,12 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from otsec.detection.rules import SEVERITIES
 from otsec.sinks.cef import cef_message, field, leef_message
 from otsec.sinks.jsonl import SinkError
+
+#: event.severity -> the severity name of a sensor document.
+_LEVELS = {number: name for name, number in SEVERITIES.items()}
 
 #: ics.alert.severity -> syslog severity (crit, err, warning, notice)
 SYSLOG_SEVERITY = {"critical": 2, "high": 3, "medium": 4, "low": 5}
@@ -165,16 +169,21 @@ class SyslogSink:
         return self._queue.qsize()
 
     def write(self, doc: dict[str, Any]) -> None:
-        """Queue one alert document; never blocks (drops and counts when the queue is full)."""
+        """Queue one alert (or sensor) document; never blocks (drops and counts when the
+        queue is full)."""
         if self._closing.is_set():
             self._drop(1)
             return
+        alert = field(doc, "event.kind") == "alert"
+        severity = field(doc, "ics.alert.severity") if alert else _LEVELS.get(
+            field(doc, "event.severity"), "low")  # fmt: skip
         data = rfc5424(
             self._format(doc),
-            severity=str(field(doc, "ics.alert.severity")),
+            severity=str(severity),
             ts_iso=str(field(doc, "@timestamp")),
             hostname=self.hostname,
             procid=self.procid,
+            msgid="alert" if alert else "sensor",
         )
         if self.scheme == "udp":
             if len(data) > UDP_MAX:

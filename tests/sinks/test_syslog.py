@@ -598,3 +598,24 @@ def test_receiver_restart_reconnects(tmp_path: Path) -> None:
         sink.close()
         daemon.stop()
     assert (sink.sent, sink.dropped, sink.error) == (2, 0, None)
+
+
+@needs_rsyslog
+def test_sensor_documents_reach_syslog_as_sensor_events(rsyslog: Rsyslog) -> None:
+    from otsec.sinks.ecs import observer, sensor_doc
+
+    obs = observer("sensor-01", "eth1")
+    counters = {"capture": {"interface": "eth1", "received": 10, "dropped_kernel": 4}}
+    docs = [
+        sensor_doc("capture-drops", 1_767_000_000.5, "the kernel dropped 4 packets", counters,
+                   obs, "medium"),
+        sensor_doc("status", 1_767_000_001.0, "capturing on eth1: 9 packets/s", counters, obs),
+    ]  # fmt: skip
+    sink = send(f"tcp://127.0.0.1:{rsyslog.tcp}", docs, "tcp-sensor")
+    rows = rsyslog.wait("tcp-sensor", 2)
+    sink.close()
+    assert [r["msgid"] for r in rows] == ["sensor", "sensor"]
+    assert [int(r["pri"]) for r in rows] == [16 * 8 + 4, 16 * 8 + 5]  # warning, notice
+    drops = rows[0]["msg"].split("|")
+    assert drops[4:7] == ["otsec.sensor.capture-drops", "the kernel dropped 4 packets", "5"]
+    assert rows[1]["msg"].split("|")[4] == "otsec.sensor.status"
