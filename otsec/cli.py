@@ -46,13 +46,15 @@ from otsec.monitor import (
     default_vendor,
     load_sigma,
 )
-from otsec.outputs import Outputs, file_limits, load_outputs, sensor_name
+from otsec.outputs import Outputs, file_limits, file_paths, load_outputs, sensor_name
 
 if TYPE_CHECKING:
     from otsec.baseline.store import Baseline
+    from otsec.capture.live import LiveCapture
+    from otsec.dashboard import Dashboard
     from otsec.detection.sigma import SigmaEngine
 from otsec.sinks.console import ConsoleAlerts
-from otsec.sinks.ecs import alert_doc, observer, transaction_doc
+from otsec.sinks.ecs import alert_doc, observer, sensor_doc, transaction_doc
 from otsec.sinks.jsonl import JsonlSink, SinkError
 
 EXIT_OK = 0
@@ -100,11 +102,17 @@ def _parser() -> argparse.ArgumentParser:
         description="Capture live traffic and run the same pipeline as replay: monitor with "
         "--baseline, or learn a baseline with --learn DURATION -o FILE (saved at checkpoints "
         "and at the end). A kernel (BPF) filter passes only what the monitor needs; SIGINT "
-        "or SIGTERM stop cleanly, a second one exits at once. Needs CAP_NET_RAW.",
+        "or SIGTERM stop cleanly, a second one exits at once; SIGHUP reloads the baseline "
+        "file. Needs CAP_NET_RAW. The [capture] section of --config gives the defaults of "
+        "-i, --baseline, --bpf, --backend and --user.",
     )  # fmt: skip
-    sniff.add_argument("-i", "--interface", required=True, metavar="IFACE")
+    sniff.add_argument(
+        "-i", "--interface", metavar="IFACE",
+        help="the interface to capture on (default: [capture] interface)",
+    )  # fmt: skip
     mode = sniff.add_mutually_exclusive_group()
-    mode.add_argument("--baseline", metavar="FILE", help="compare with this baseline")
+    mode.add_argument("--baseline", metavar="FILE",
+                      help="compare with this baseline (reloaded on SIGHUP)")  # fmt: skip
     mode.add_argument(
         "--learn",
         metavar="DURATION",
@@ -114,7 +122,6 @@ def _parser() -> argparse.ArgumentParser:
     sniff.add_argument(
         "--checkpoint",
         metavar="DURATION",
-        default="5m",
         help="save the baseline being learned this often (default 5m)",
     )
     sniff.add_argument("--duration", metavar="DURATION", help="stop after this long")
@@ -125,15 +132,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     sniff.add_argument(
         "--backend",
-        choices=["auto", "pcap", "scapy"],
-        default="auto",
-        help="capture backend (default: pcap when installed, else scapy)",
+        choices=config.BACKENDS,
+        help="capture backend (default auto: pcap when installed, else scapy)",
     )
     sniff.add_argument(
         "--user",
         metavar="NAME",
         help="after opening the capture, give up root and run as this user",
     )
+    sniff.add_argument(
+        "--dashboard", action="store_true",
+        help="a live view on the terminal: packets/s, drops, flows, assets, alerts, top "
+        "talkers (instead of one line per alert)",
+    )  # fmt: skip
     _monitor_options(sniff)
     _output_options(sniff)
 
@@ -294,7 +305,9 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def _open_outputs(args: argparse.Namespace, settings: config.Settings) -> Outputs | None:
+def _open_outputs(
+    args: argparse.Namespace, settings: config.Settings, interface: str | None = None
+) -> Outputs | None:
     """The remote sinks the options and the configuration ask for (None: none)."""
     if (
         args.es_url is None
@@ -310,7 +323,7 @@ def _open_outputs(args: argparse.Namespace, settings: config.Settings) -> Output
     if conf.elastic is None and not conf.syslog:
         return None
     try:
-        return Outputs(conf)
+        return Outputs(conf, interface=interface)
     except SinkError as exc:
         raise UsageError(str(exc)) from None
 
@@ -338,31 +351,34 @@ class _Session:
     """What a monitoring run (replay or sniff) writes to: the alerts and events files,
     the SIEM outputs, the console, the Sigma pack, and the monitor that feeds them.
     ``cleanup`` releases what the caller opened before (capture files, a live socket) when
-    opening fails."""
+    opening fails; ``interface`` is the live capture's (``observer.ingress``)."""
 
     def __init__(
         self, args: argparse.Namespace, settings: config.Settings, base: Baseline | None,
-        out: Console, err: Console, cleanup: Callable[[], None],
+        out: Console, err: Console, cleanup: Callable[[], None], interface: str | None = None,
     ) -> None:  # fmt: skip
-        stdout_users = [o for o, v in (("--events -", args.events), ("--alerts -", args.alerts))
-                        if v == "-"] + (["--json"] if args.json else [])  # fmt: skip
         self.args = args
         self.sinks: list[JsonlSink] = []
         self.events: JsonlSink | None = None
         self.alerts: JsonlSink | None = None
         self.remote: Outputs | None = None
+        stdout_users: list[str] = []
         try:
+            conf_alerts, conf_events = file_paths(settings)
+            alerts_path = args.alerts or conf_alerts
+            events_path = args.events or conf_events
+            stdout_users = [o for o, v in (("--events -", events_path), ("--alerts -", alerts_path))
+                            if v == "-"] + (["--json"] if args.json else [])  # fmt: skip
             if len(stdout_users) > 1:
                 raise UsageError(f"{' and '.join(stdout_users)} all want standard output; "
                                  "pick one")  # fmt: skip
-            alerts_path = args.alerts or (DEFAULT_ALERTS if base is not None else None)
             limits = file_limits(settings)
-            if args.events:
-                self.events = _open_sink(args.events, "events", self.sinks, limits=limits)
-            if alerts_path:
-                self.alerts = _open_sink(alerts_path, "alerts", self.sinks,
-                                         create_dir=not args.alerts, limits=limits)  # fmt: skip
-            self.remote = _open_outputs(args, settings)
+            if events_path:
+                self.events = _open_sink(events_path, "events", self.sinks, limits=limits)
+            if alerts_path or base is not None:
+                self.alerts = _open_sink(alerts_path or DEFAULT_ALERTS, "alerts", self.sinks,
+                                         create_dir=not alerts_path, limits=limits)  # fmt: skip
+            self.remote = _open_outputs(args, settings, interface)
             sigma = _sigma_pack(args, settings)
         except (UsageError, config.ConfigError):
             cleanup()
@@ -372,7 +388,8 @@ class _Session:
         self.console = err if stdout_users else out
         remote = self.remote
         obs = remote.observer if remote is not None else observer(
-            sensor_name(settings, args.sensor_name))  # fmt: skip
+            sensor_name(settings, args.sensor_name), interface)  # fmt: skip
+        self.observer = obs
         alert_sinks: list[Callable[[Alert], None]] = []
         if self.alerts is not None or remote is not None:
             write_alert = self.alerts.write if self.alerts is not None else None
@@ -410,6 +427,13 @@ class _Session:
             anomaly_sinks=anomaly_sinks, vendor=default_vendor(), sigma=sigma,
         )  # fmt: skip
         self.sent: dict[str, Any] = {}
+        #: Where sensor documents (live capture) go: the events file and the SIEM outputs.
+        self.sensor_writers = [w for w in (self.events.write if self.events else None,
+                                            remote.sensor if remote else None) if w]  # fmt: skip
+
+    def sensor_out(self, doc: dict[str, Any]) -> None:
+        for write in self.sensor_writers:
+            write(doc)
 
     def close_outputs(self) -> None:
         """The fleet inventory, then the SIEM outputs (waiting while Elasticsearch takes
@@ -484,21 +508,157 @@ def _replay(args: argparse.Namespace, out: Console, err: Console) -> int:
     return EXIT_OK
 
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
 def _duration(text: str, what: str) -> float:
     """Seconds from '90', '90s', '30m', '8h', '14d'."""
-    t = text.strip().lower()
-    unit = _UNITS.get(t[-1:]) if t else None
-    number = t[:-1] if unit else t
     try:
-        value = float(number) * (unit or 1)
-    except ValueError:
-        raise UsageError(f"{what} {text!r}: use a number with s, m, h or d (30m, 8h)") from None
-    if not value > 0:
-        raise UsageError(f"{what} {text!r} must be more than zero")
-    return value
+        return config.parse_duration(text, what)
+    except config.ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+#: Seconds between two reports of rising kernel drops (the first one is at once).
+DROP_REPORT_EVERY = 60.0
+
+
+class _Live:
+    """What a live capture does besides feeding the monitor, from the capture's tick (the
+    reading thread, between packets): watch the kernel's drop counters, save learning
+    checkpoints, send status documents, reload the baseline after SIGHUP, refresh the
+    dashboard, and stop at the end of --learn/--duration or on SIGINT/SIGTERM."""
+
+    def __init__(
+        self, capture: LiveCapture, monitor: Monitor, *, learn_for: float | None,
+        stop_after: float | None, checkpoint: float | None, output: str | None,
+        status_every: float, sensor_out: Callable[[dict[str, Any]], None] | None,
+        obs: dict[str, Any], dashboard: Dashboard | None, remote: Outputs | None = None,
+    ) -> None:  # fmt: skip
+        self.capture, self.monitor = capture, monitor
+        self.learn_for, self.stop_after = learn_for, stop_after
+        self.checkpoint, self.output = checkpoint, output
+        self.status_every = status_every
+        self.sensor_out, self.obs = sensor_out, obs
+        self.dashboard = dashboard
+        self.remote = remote
+        self.started = now = time.monotonic()
+        self.signals = 0
+        self.reload_wanted = False
+        self.tick_failed = False
+        self.dropped = 0
+        self.next_drop_report = now
+        self.next_checkpoint = now + checkpoint if checkpoint else float("inf")
+        self.next_status = now + status_every
+        self.status_packets = 0
+        self.status_at = now
+
+    def on_signal(self, _signum: int, _frame: Any) -> None:
+        self.signals += 1
+        if self.signals > 1:  # every file is written whole or atomically: leaving now is safe
+            os._exit(EXIT_INTERRUPTED)
+        self.capture.stop()
+
+    def on_hangup(self, _signum: int, _frame: Any) -> None:
+        self.reload_wanted = True  # done from the next tick, between packets
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        try:
+            self._tick(now)
+        except Exception as exc:  # a bug here must not end the capture
+            if not self.tick_failed:
+                self.tick_failed = True
+                _say(f"warning: the sensor's periodic work failed and goes on "
+                     f"({type(exc).__name__}: {exc})")  # fmt: skip
+        if (self.learn_for is not None and now - self.started >= self.learn_for) or (
+            self.stop_after is not None and now - self.started >= self.stop_after
+        ):
+            self.capture.stop()
+
+    def _tick(self, now: float) -> None:
+        dropped = self.capture.stats().dropped_kernel or 0
+        if dropped > self.dropped and now >= self.next_drop_report:
+            # at once, then at most once a minute while the drops go on
+            self.next_drop_report = now + DROP_REPORT_EVERY
+            more, self.dropped = dropped - self.dropped, dropped
+            text = f"the kernel dropped {more} packets ({dropped} since the start)"
+            _say(f"warning: {text}")
+            self.sensor("capture-drops", text, "medium", dropped_new=more)
+        if now >= self.next_checkpoint:
+            self.next_checkpoint = now + (self.checkpoint or 0)
+            _write_json(self.output or "", self.monitor.baseline_doc(), "baseline checkpoint")
+        if now >= self.next_status:
+            self.next_status = now + self.status_every
+            self.status(now)
+        if self.reload_wanted:
+            self.reload_wanted = False
+            self.reload()
+        if self.dashboard is not None:
+            self.dashboard.tick(now)
+
+    def counters(self) -> dict[str, Any]:
+        """``ics.sensor`` of a sensor document, and the capture part of the summary."""
+        capture, monitor = self.capture, self.monitor
+        stats = capture.stats()
+        base = monitor.baseline
+        return {
+            "mode": "learn" if monitor.learner is not None else "monitor",
+            "baseline": base.path if base is not None else None,
+            "uptime": round(time.monotonic() - self.started, 3),
+            "capture": {
+                "interface": capture.interface, "backend": capture.backend,
+                "filter": capture.filter, "received": stats.received,
+                "dropped_kernel": stats.dropped_kernel,
+                "dropped_interface": stats.dropped_interface,
+            },
+            "packets": capture.packets,
+            "flows": len(monitor.pipeline.flows),
+            "assets": len(monitor.inventory.assets),
+            "alerts": sum(monitor.alert_counts.values()),
+        }  # fmt: skip
+
+    def sensor(self, action: str, message: str, severity: str = "low", **extra: Any) -> None:
+        """A sensor document to the SIEM outputs and the events file (when there are)."""
+        if self.sensor_out is None:
+            return
+        counters = self.counters()
+        capture = {k: v for k, v in {**counters.pop("capture"), **extra}.items() if v is not None}
+        sensor = {k: v for k, v in counters.items() if v is not None}
+        sensor["capture"] = capture
+        self.sensor_out(sensor_doc(action, time.time(), message, sensor, self.obs, severity))
+
+    def status(self, now: float) -> None:
+        """The periodic status document (with the packet rate since the last one), and the
+        fleet inventory brought up to date."""
+        seconds = max(now - self.status_at, 1e-9)
+        rate = (self.capture.packets - self.status_packets) / seconds
+        self.status_packets, self.status_at = self.capture.packets, now
+        self.sensor("status", f"capturing on {self.capture.interface}: {rate:,.0f} packets/s",
+                    packets_per_second=round(rate, 1))  # fmt: skip
+        if self.remote is not None:
+            self.remote.assets(self.monitor.inventory_doc())
+
+    def reload(self) -> None:
+        """SIGHUP: read the baseline file again; a bad file keeps the one in force. While
+        learning: save a checkpoint now."""
+        if self.monitor.learner is not None:
+            _write_json(self.output or "", self.monitor.baseline_doc(), "baseline checkpoint")
+            _say(f"SIGHUP: baseline checkpoint written to {self.output}")
+            return
+        current = self.monitor.baseline
+        if current is None:
+            _say("SIGHUP ignored: no baseline to reload (monitor with --baseline FILE)")
+            return
+        try:
+            fresh = store.load(current.path)
+            self.monitor.reload_baseline(fresh)
+        except store.BaselineError as exc:
+            text = f"baseline not reloaded, the previous one stays in force: {exc}"
+            _say(f"warning: {text}")
+            self.sensor("baseline-reload-failed", text, "medium")
+            return
+        text = (f"baseline reloaded from {fresh.path}: {len(fresh.assets)} assets, "
+                f"{len(fresh.edges)} edges")  # fmt: skip
+        _say(text)
+        self.sensor("baseline-reloaded", text)
 
 
 def _sniff(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -506,82 +666,98 @@ def _sniff(args: argparse.Namespace, out: Console, err: Console) -> int:
     from otsec.capture.live import LiveCapture, default_filter, drop_privileges  # noqa: PLC0415
 
     settings = config.load(args.config)
+    cap = settings.capture
+    interface = args.interface or cap.interface
+    if not interface:
+        raise UsageError("no interface: give -i IFACE (or [capture] interface in --config)")
     learning = args.learn is not None
     if learning and not args.output:
         raise UsageError("--learn needs -o FILE: the baseline to write")
     if args.output and not learning:
         raise UsageError("-o is the baseline --learn writes")
+    if args.dashboard and args.json:
+        raise UsageError("--dashboard and --json both want the terminal; pick one")
     learn_for = _duration(args.learn, "--learn") if learning else None
-    checkpoint = _duration(args.checkpoint, "--checkpoint")
+    checkpoint = _duration(args.checkpoint, "--checkpoint") if args.checkpoint else cap.checkpoint
     stop_after = _duration(args.duration, "--duration") if args.duration else None
-    base = store.load(args.baseline) if args.baseline else None
-    bpf = default_filter(settings.ics_ports) if args.bpf is None else args.bpf
-    capture = LiveCapture(args.interface, backend=args.backend, bpf=bpf)
+    baseline_path = None if learning else (args.baseline or cap.baseline or None)
+    base = store.load(baseline_path) if baseline_path else None
+    if args.bpf is not None:
+        bpf = args.bpf
+    elif cap.bpf is not None:
+        bpf = cap.bpf
+    else:
+        bpf = default_filter(settings.ics_ports, cap.extra_ports)
+    capture = LiveCapture(interface, backend=args.backend or cap.backend, bpf=bpf,
+                          snaplen=cap.snaplen, promisc=cap.promisc,
+                          buffer_mb=cap.buffer_mb)  # fmt: skip
+    if args.dashboard:
+        args.quiet = True  # the dashboard shows the last alerts
     try:
-        if args.user:
-            drop_privileges(args.user)
+        user = args.user or cap.user
+        if user:
+            drop_privileges(user)
         session = None
         if learning:
             console = err if args.json else out
-            monitor = Monitor(settings, learn=True, alert_sinks=[ConsoleAlerts(console)],
+            alert_sinks: list[Callable[[Alert], None]] = []
+            if not args.dashboard:
+                alert_sinks.append(ConsoleAlerts(console))
+            monitor = Monitor(settings, learn=True, alert_sinks=alert_sinks,
                               vendor=default_vendor())  # fmt: skip
         else:
-            session = _Session(args, settings, base, out, err, lambda: None)
+            session = _Session(args, settings, base, out, err, lambda: None, interface=interface)
             monitor = session.monitor
     except BaseException:
         capture.close()
         raise
+    dashboard = None
+    if args.dashboard:
+        from otsec.dashboard import Dashboard  # noqa: PLC0415
+
+        dashboard = Dashboard(out, monitor, capture)
+        monitor.alert_sinks.append(dashboard.alert)
+        capture.tick_every = 0.25
+    live = _Live(
+        capture, monitor, learn_for=learn_for, stop_after=stop_after,
+        checkpoint=checkpoint if learning else None, output=args.output,
+        status_every=cap.status_every,
+        sensor_out=session.sensor_out if session is not None and session.sensor_writers else None,
+        obs=session.observer if session is not None else {}, dashboard=dashboard,
+        remote=session.remote if session is not None else None,
+    )  # fmt: skip
     _say(f"otsec sniff: {capture.name}, {capture.backend} backend, kernel filter: "
          f"{capture.filter or 'none (every packet)'}")  # fmt: skip
-    signals = 0
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        nonlocal signals
-        signals += 1
-        if signals > 1:  # every file is written whole or atomically: leaving now is safe
-            os._exit(EXIT_INTERRUPTED)
-        capture.stop()
-
-    started = time.monotonic()
-    state = {"dropped": 0, "checkpoint": started + checkpoint}
-
-    def tick() -> None:
-        now = time.monotonic()
-        dropped = capture.stats().dropped_kernel or 0
-        if dropped > state["dropped"]:
-            detail = f"{dropped - state['dropped']} more, {dropped} since the start"
-            _say(f"warning: the kernel dropped packets ({detail})")
-            monitor.pipeline.anomaly("otsec.capture_drops", time.time(), None, detail)
-            state["dropped"] = dropped
-        if learning and now >= state["checkpoint"]:
-            state["checkpoint"] = now + checkpoint
-            _write_json(args.output, monitor.baseline_doc(), "baseline checkpoint")
-        if (learn_for is not None and now - started >= learn_for) or (
-            stop_after is not None and now - started >= stop_after
-        ):
-            capture.stop()
-
-    capture.on_tick = tick
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    live.sensor("capture-started", f"capture started on {interface} ({capture.backend} "
+                f"backend, filter: {capture.filter or 'none'})")  # fmt: skip
+    capture.on_tick = live.tick
+    previous = {sig: signal.signal(sig, live.on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, live.on_hangup)
     try:
-        monitor.run(capture)
-        monitor.close()
+        if dashboard is not None:
+            dashboard.start()
+        try:
+            monitor.run(capture)
+            monitor.close()
+        finally:
+            if dashboard is not None:
+                dashboard.tick(time.monotonic())
+                dashboard.stop()
     finally:
         capture.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if session is not None:
+            counters = live.counters()["capture"]
+            live.sensor("capture-stopped", f"capture stopped on {interface}: "
+                        f"{counters['received']} packets received, "
+                        f"{counters['dropped_kernel']} dropped by the kernel")  # fmt: skip
             session.close_outputs()
             for sink in session.sinks:
                 sink.close()
     result = summary.build(monitor.pipeline)
-    stats = capture.stats()
-    result["capture"] = {
-        "interface": capture.interface, "backend": capture.backend, "filter": capture.filter,
-        "received": stats.received, "dropped_kernel": stats.dropped_kernel,
-        "dropped_interface": stats.dropped_interface,
-        "seconds": round(time.monotonic() - started, 3),
-    }  # fmt: skip
+    result["capture"] = {**live.counters()["capture"],
+                         "seconds": round(time.monotonic() - live.started, 3)}  # fmt: skip
     if learning:
         doc = monitor.baseline_doc()
         store.save(doc, args.output)

@@ -1,14 +1,18 @@
 """`otsec sniff` on a veth pair between two network namespaces the test creates: the
 alerts of live traffic equal those of the same capture replayed from file, SIGTERM leaves
-flushed alerts and a valid baseline checkpoint, a second signal exits at once."""
+flushed alerts and a valid baseline checkpoint, a second signal exits at once, SIGHUP
+reloads the baseline, and the sensor documents follow docs/schema.md."""
 
 from __future__ import annotations
 
+import copy
 import json
+import select
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -17,9 +21,13 @@ from typing import Any
 import pytest
 
 from otsec.baseline import store
+from otsec.baseline.store import Baseline
+from otsec.capture.pcapfile import open_capture
 from otsec.cli import main
+from otsec.monitor import Monitor
 from tests.conftest import REPO
 from tests.netns import VethPair, available  # veth: the fixture in tests/conftest.py
+from tests.test_schema import _fits, documented, flatten
 
 why = available() or (None if shutil.which("tcpreplay") else "needs tcpreplay")
 pytestmark = pytest.mark.skipif(why is not None, reason=why or "")
@@ -28,9 +36,11 @@ PLANT = REPO / "baselines" / "plant.json"
 STOP = REPO / "pcaps" / "attacks" / "attack_rogue_s7_stop.pcap"
 
 
-def _start(veth: VethPair, *args: str) -> subprocess.Popen[str]:
+def _start(veth: VethPair, *args: str, prefix: tuple[str, ...] = ()) -> subprocess.Popen[str]:
+    """``otsec sniff`` on the capture end of the pair (``prefix``: run it through this
+    command, such as setpriv)."""
     proc = subprocess.Popen(
-        veth.command(veth.ns_b, [*OTSEC, "sniff", "-i", veth.veth_b, *args]),
+        veth.command(veth.ns_b, [*prefix, *OTSEC, "sniff", "-i", veth.veth_b, *args]),
         cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     assert proc.stderr is not None
@@ -107,3 +117,120 @@ def _spool_conf(tmp_path: Path) -> Path:
     conf = tmp_path / "c.toml"
     conf.write_text(f"[elasticsearch]\nspool_dir = '{tmp_path / 'spool'}'\n")
     return conf
+
+
+def _wait_line(proc: subprocess.Popen[str], text: str, timeout: float = 30) -> str:
+    """The first line of the process's standard error holding ``text``."""
+    assert proc.stderr is not None
+    seen = []
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        ready, _, _ = select.select([proc.stderr], [], [], 0.2)
+        if ready:
+            line = proc.stderr.readline()
+            seen.append(line)
+            if text in line:
+                return line
+    raise AssertionError(f"no line with {text!r} within {timeout} s: {seen}")
+
+
+RTU = "10.20.1.122"
+EARLIER = REPO / "pcaps" / "plant_baseline.pcap"
+NORMAL = REPO / "pcaps" / "plant_normal.pcap"
+
+
+def _without(ip: str) -> dict[str, Any]:
+    doc = copy.deepcopy(store.load(PLANT).doc)
+    doc["assets"] = [a for a in doc["assets"] if a["ip"] != ip]
+    doc["edges"] = [e for e in doc["edges"] if ip not in (e["client"], e["server"])]
+    return doc
+
+
+def _offline_reload() -> Counter[tuple[Any, ...]]:
+    """The alerts of the same sequence offline: EARLIER with the plant baseline, then
+    NORMAL with the baseline that lacks the RTU."""
+    alerts: list[Any] = []
+    monitor = Monitor(baseline=store.load(PLANT), alert_sinks=[alerts.append])
+    for capture, base in ((EARLIER, None), (NORMAL, Baseline(_without(RTU), "reduced"))):
+        if base is not None:
+            monitor.reload_baseline(base)
+        with open_capture(str(capture)) as reader:
+            monitor.run(reader)
+    monitor.close()
+    return Counter((a.rule.id, a.source_ip or None, a.destination_ip or None) for a in alerts)
+
+
+def test_sighup_reloads_the_baseline(veth: VethPair, tmp_path: Path) -> None:
+    base = tmp_path / "baseline.json"
+    shutil.copy(PLANT, base)
+    alerts, events, conf = tmp_path / "alerts.jsonl", tmp_path / "events.jsonl", tmp_path / "c.toml"
+    conf.write_text('[capture]\nstatus_every = "1s"\n')
+    proc = _start(veth, "--baseline", str(base), "--alerts", str(alerts), "--events",
+                  str(events), "--config", str(conf), "--quiet")  # fmt: skip
+    _send(veth, EARLIER)
+    base.write_text("{ not json")
+    proc.send_signal(signal.SIGHUP)
+    assert "previous one stays in force" in _wait_line(proc, "baseline not reloaded")
+    store.save(_without(RTU), base)
+    proc.send_signal(signal.SIGHUP)
+    line = _wait_line(proc, "baseline reloaded")
+    assert f"{len(_without(RTU)['assets'])} assets" in line
+    _send(veth, NORMAL)
+    code, _out, err = _stop(proc)
+    assert code == 0, err
+    live = _rules(alerts)
+    assert live == _offline_reload()
+    assert {r for r, *_ in live} >= {"otsec.baseline.new_asset", "otsec.baseline.new_edge"}
+
+    sensor = [d for line in events.read_text().splitlines()
+              if (d := json.loads(line))["event"]["dataset"] == "otsec.sensor"]  # fmt: skip
+    actions = [d["event"]["action"] for d in sensor]
+    assert actions[0] == "capture-started" and actions[-1] == "capture-stopped"
+    assert actions.index("baseline-reload-failed") < actions.index("baseline-reloaded")
+    assert "status" in actions
+    last = sensor[-1]
+    assert last["observer"]["ingress"]["interface"]["name"] == veth.veth_b
+    assert last["ics"]["sensor"]["capture"]["received"] >= 9848 + 12000 * 0.9
+    assert last["ics"]["sensor"]["capture"]["dropped_kernel"] == 0
+    assert last["ics"]["sensor"]["baseline"] == str(base)
+    docs = documented()
+    for doc in sensor:
+        for path, typ, _value in flatten(doc):
+            assert path in docs, f"{path} of a sensor document is not in docs/schema.md"
+            assert _fits(docs[path], typ), (path, typ)
+
+
+#: An unprivileged user holding CAP_NET_RAW alone: what systemd's AmbientCapabilities
+#: gives the otsec service (deploy/otsec.service).
+NET_RAW_ONLY = ("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                "--inh-caps=-all,+net_raw", "--ambient-caps=-all,+net_raw",
+                "--bounding-set=-all,+net_raw")  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux)")
+@pytest.mark.parametrize("how", ["cap_net_raw_only", "root_then_user"])
+def test_capture_needs_only_cap_net_raw(veth: VethPair, tmp_path: Path, how: str) -> None:
+    # pytest's own folders are root's alone: nobody writes its alerts in one of /tmp's
+    out = Path(tempfile.mkdtemp(prefix="otsec-nobody-", dir="/tmp"))
+    try:
+        out.chmod(0o777)
+        _sniff_as_nobody(veth, out / "alerts.jsonl", tmp_path, how)
+    finally:
+        shutil.rmtree(out)
+
+
+def _sniff_as_nobody(veth: VethPair, alerts: Path, tmp_path: Path, how: str) -> None:
+    args = ["--baseline", str(PLANT), "--alerts", str(alerts), "--json", "--quiet"]
+    if how == "root_then_user":
+        proc = _start(veth, *args, "--user", "nobody")
+    else:
+        proc = _start(veth, *args, prefix=NET_RAW_ONLY)
+    _send(veth, STOP)
+    code, stdout, err = _stop(proc)
+    assert code == 0, err
+    assert json.loads(stdout)["capture"]["dropped_kernel"] == 0
+    assert alerts.stat().st_uid != 0  # written by nobody, not root
+    offline = tmp_path / "file.jsonl"
+    assert main(["replay", "--no-progress", "--quiet", "--baseline", str(PLANT), "--alerts",
+                 str(offline), str(STOP)]) == 0  # fmt: skip
+    assert _rules(alerts) == _rules(offline) and _rules(alerts)

@@ -477,6 +477,8 @@ class LiveCapture:
         self.linktypes = [impl.linktype]
         self.warnings: list[str] = list(impl.warnings)
         self.truncated = False
+        #: Packets handed to the reader so far (the pipeline counts only at the end).
+        self.packets = 0
         self._stopping = False
         self._closed = False
         #: Called about every ``tick_every`` seconds of wall time from :meth:`records`
@@ -520,6 +522,7 @@ class LiveCapture:
                 for record in impl.batch():
                     n += 1
                     yield record
+                self.packets += n
                 tick = self.on_tick
                 if tick is not None and time.monotonic() >= next_tick:
                     next_tick = time.monotonic() + self.tick_every
