@@ -13,6 +13,9 @@ declare -A NEED=(
     [openssl]=openssl       # ... over TLS too, with a throw-away CA made by openssl
     [tcpreplay]=tcpreplay   # the live-capture tests replay captures into a veth pair
     [ip]=iproute2           # ... between network namespaces they create
+    [tcpdump]=tcpdump       # the capture benchmark's reference receiver
+    [systemd-analyze]=systemd   # checks the appliance's service unit (deploy/)
+    [setpriv]=util-linux    # runs a capture test with CAP_NET_RAW alone
 )
 
 missing=()
