@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.otsec-installed
 
-.PHONY: setup system-deps native demo test lint typecheck pytest bench pcaps baselines clean
+.PHONY: setup system-deps native demo test lint typecheck pytest bench bench-capture pcaps baselines clean
 
 setup: system-deps $(STAMP) native
 
@@ -39,6 +39,11 @@ pytest: setup
 
 bench: setup
 	$(BIN)/python tests/bench/bench.py $(BENCH_ARGS)
+
+# Live capture: packets sent and received per backend and tcpdump at increasing rates on
+# a veth pair between two network namespaces (root; about 6-10 minutes).
+bench-capture: setup
+	$(BIN)/python tests/bench/capture_bench.py $(BENCH_ARGS)
 
 pcaps: setup
 	$(BIN)/python pcaps/gen_plant.py --all
