@@ -122,13 +122,25 @@ _NAMERS: dict[tuple[str, str], Callable[[str], str]] = {
 }
 
 
+def _count(value: int | None) -> str:
+    return "n/a" if value is None else f"{value:,}"
+
+
 def render(summary: dict[str, Any], console: Console) -> None:
     """Print the summary as tables."""
-    main = Table(title="otsec replay", show_header=False, title_justify="left")
+    live = summary.get("capture")
+    title = "otsec sniff" if live else "otsec replay"
+    main = Table(title=title, show_header=False, title_justify="left")
     main.add_column(style="bold")
     main.add_column(justify="right")
-    n_files = len(summary["files"])
-    main.add_row("files", f"{n_files}")
+    if live:
+        main.add_row("capture", f"{live['interface']} ({live['backend']} backend), "
+                     f"{live['seconds']:,.0f} s")  # fmt: skip
+        main.add_row("kernel", f"{_count(live['received'])} received, "
+                     f"{_count(live['dropped_kernel'])} dropped, "
+                     f"{_count(live['dropped_interface'])} dropped by the interface")  # fmt: skip
+    else:
+        main.add_row("files", f"{len(summary['files'])}")
     main.add_row("packets", f"{summary['packets']:,}")
     main.add_row("bytes", f"{summary['bytes']:,}")
     main.add_row(
@@ -194,7 +206,7 @@ def render(summary: dict[str, Any], console: Console) -> None:
             anomalies.add_row(name, f"{count:,}")
         console.print(anomalies)
 
-    if n_files > 1:
+    if len(summary["files"]) > 1:
         files = Table(title="files", title_justify="left")
         files.add_column("file")
         files.add_column("format")

@@ -234,3 +234,13 @@ def _sniff_as_nobody(veth: VethPair, alerts: Path, tmp_path: Path, how: str) -> 
     assert main(["replay", "--no-progress", "--quiet", "--baseline", str(PLANT), "--alerts",
                  str(offline), str(STOP)]) == 0  # fmt: skip
     assert _rules(alerts) == _rules(offline) and _rules(alerts)
+
+
+def test_the_console_summary_gives_the_kernel_counters(veth: VethPair) -> None:
+    proc = _start(veth, "--duration", "5s", "--quiet", "--bpf", "")
+    _send(veth, STOP)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "otsec sniff" in out and f"{veth.veth_b} (pcap backend)" in out
+    kernel = next(line for line in out.splitlines() if "received" in line and "dropped" in line)
+    assert "2,526 received, 0 dropped, 0 dropped by the interface" in kernel
