@@ -8,14 +8,35 @@ records; this module only needs them to carry the protocol-neutral attributes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 
+#: The last whole second isotime formatted, and its text (packets come in time order).
+_last_second: list[tuple[int, str]] = [(0, "1970-01-01T00:00:00")]
+
+
 def isotime(ts: float) -> str:
-    """ISO 8601 in UTC with microseconds: ``2026-01-05T08:00:00.250000Z``."""
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """ISO 8601 in UTC with microseconds: ``2026-01-05T08:00:00.250000Z``.
+
+    The same text as ``datetime.fromtimestamp(ts, UTC)`` (microseconds rounded half to
+    even); the date and time of day are formatted once per second."""
+    frac, whole = math.modf(ts)
+    us = round(frac * 1e6)
+    second = int(whole)
+    if us >= 1_000_000:
+        second += 1
+        us -= 1_000_000
+    elif us < 0:
+        second -= 1
+        us += 1_000_000
+    last, text = _last_second[0]
+    if second != last:
+        text = datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        _last_second[0] = (second, text)
+    return f"{text}.{us:06d}Z"
 
 
 class Record(Protocol):

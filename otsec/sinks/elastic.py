@@ -55,6 +55,7 @@ from typing import Any, Literal
 
 from elasticsearch import ApiError, Elasticsearch, SSLError, TransportError, UnsupportedProductError
 from elasticsearch.helpers import BULK_FLUSH, streaming_bulk
+from elasticsearch.serializer import OrjsonSerializer
 
 from otsec.sinks.spool import Batch, Position, Spool
 
@@ -242,7 +243,7 @@ def client_for(settings: ElasticSettings, *, server_mode: str | None = None) -> 
         if settings.ca_file:
             options["ca_certs"] = settings.ca_file
     try:
-        return Elasticsearch(hosts, **options)
+        return Elasticsearch(hosts, serializer=OrjsonSerializer(), **options)
     except (ValueError, TypeError) as exc:
         text = str(exc)
         for secret in (settings.api_key, settings.password):

@@ -20,7 +20,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 _FLUSH_EVERY = 256
+_OPTIONS = orjson.OPT_NON_STR_KEYS
+_STDLIB = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def dumps(doc: Any) -> bytes:
+    """One document as compact UTF-8 JSON, keys in their order: orjson (about 10x the
+    standard library's encoder), or the standard library for what orjson refuses
+    (integers beyond 64 bits). TypeError when the document is not JSON-serialisable."""
+    try:
+        return orjson.dumps(doc, option=_OPTIONS)
+    except orjson.JSONEncodeError:
+        return _STDLIB(doc).encode("utf-8")
 
 
 class SinkError(Exception):
@@ -45,7 +59,6 @@ class JsonlSink:
         self.error: str | None = None
         self._lines: list[bytes] = []
         self._size = 0
-        self._encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         self._owned = self.path != "-"
         self._fd = -1
         try:
@@ -67,7 +80,7 @@ class JsonlSink:
         if self.error is not None:
             self.dropped += 1
             return
-        self._lines.append((self._encode(doc) + "\n").encode("utf-8"))
+        self._lines.append(dumps(doc) + b"\n")
         if len(self._lines) >= self.flush_every:
             self.flush()
 

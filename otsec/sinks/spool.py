@@ -29,6 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from otsec.sinks.jsonl import dumps
+
 #: A position in the spool: (segment number, byte offset in that segment).
 Position = tuple[int, int]
 
@@ -184,7 +188,7 @@ class Spool:
     def append(self, record: dict[str, Any]) -> bool:
         """Add a record; False when the spool is full or closed (the record is not kept).
         Raises TypeError or ValueError when the record is not JSON-serialisable."""
-        line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        line = dumps(record) + b"\n"
         with self._lock:
             if self._closed or sum(self._sizes.values()) + len(line) > self.max_bytes:
                 return False
@@ -284,7 +288,7 @@ class Spool:
             self.corrupt += 1
             return None
         try:
-            record = json.loads(line)
+            record = orjson.loads(line)
         except ValueError:
             self.corrupt += 1
             return None
