@@ -286,16 +286,9 @@ class TopTalkers:
             pk = op + rp
             by = f.orig_bytes + f.resp_bytes
             # as the inventory counts a flow: a side that sent nothing is not credited
-            if op:
-                h = key[:alen]
-                e = get(h)
-                if e is None:
-                    hosts[h] = [pk, by]
-                else:
-                    e[0] += pk
-                    e[1] += by
-            if rp:
-                h = key[alen : alen + alen]
+            for sent, h in ((op, key[:alen]), (rp, key[alen : alen + alen])):
+                if not sent:
+                    continue
                 e = get(h)
                 if e is None:
                     hosts[h] = [pk, by]
