@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-
 #: The last whole second isotime formatted, and its text (packets come in time order).
 _last_second: list[tuple[int, str]] = [(0, "1970-01-01T00:00:00")]
 
