@@ -330,15 +330,16 @@ def _open_outputs(
 
 def _open_sink(
     path: str, what: str, opened: list[JsonlSink], *, create_dir: bool = False,
-    limits: tuple[int, int] = (0, 5),
+    limits: tuple[int, int] = (0, 5), append: bool = False,
 ) -> JsonlSink:  # fmt: skip
     """A JSON-lines sink; the directory must exist unless it is otsec's default one.
-    ``limits``: rotate at this many bytes (0: never), keep this many old files."""
+    ``limits``: rotate at this many bytes (0: never), keep this many old files;
+    ``append``: add to the file (a torn last line is cut off) instead of starting it anew."""
     try:
         if create_dir:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         sink = JsonlSink(path, what=what, flush_every=1 if what == "alerts" else 256,
-                         max_bytes=limits[0], backups=limits[1])  # fmt: skip
+                         max_bytes=limits[0], backups=limits[1], append=append)  # fmt: skip
     except (SinkError, OSError) as exc:
         for other in opened:
             other.close()
@@ -351,11 +352,13 @@ class _Session:
     """What a monitoring run (replay or sniff) writes to: the alerts and events files,
     the SIEM outputs, the console, the Sigma pack, and the monitor that feeds them.
     ``cleanup`` releases what the caller opened before (capture files, a live socket) when
-    opening fails; ``interface`` is the live capture's (``observer.ingress``)."""
+    opening fails; ``interface`` is the live capture's (``observer.ingress``); a live
+    capture ``append``s to its files, so that a restarted sensor keeps what it wrote."""
 
     def __init__(
         self, args: argparse.Namespace, settings: config.Settings, base: Baseline | None,
         out: Console, err: Console, cleanup: Callable[[], None], interface: str | None = None,
+        append: bool = False,
     ) -> None:  # fmt: skip
         self.args = args
         self.sinks: list[JsonlSink] = []
@@ -374,10 +377,12 @@ class _Session:
                                  "pick one")  # fmt: skip
             limits = file_limits(settings)
             if events_path:
-                self.events = _open_sink(events_path, "events", self.sinks, limits=limits)
+                self.events = _open_sink(events_path, "events", self.sinks, limits=limits,
+                                         append=append)  # fmt: skip
             if alerts_path or base is not None:
                 self.alerts = _open_sink(alerts_path or DEFAULT_ALERTS, "alerts", self.sinks,
-                                         create_dir=not alerts_path, limits=limits)  # fmt: skip
+                                         create_dir=not alerts_path, limits=limits,
+                                         append=append)  # fmt: skip
             self.remote = _open_outputs(args, settings, interface)
             sigma = _sigma_pack(args, settings)
         except (UsageError, config.ConfigError):
@@ -706,7 +711,8 @@ def _sniff(args: argparse.Namespace, out: Console, err: Console) -> int:
             monitor = Monitor(settings, learn=True, alert_sinks=alert_sinks,
                               vendor=default_vendor())  # fmt: skip
         else:
-            session = _Session(args, settings, base, out, err, lambda: None, interface=interface)
+            session = _Session(args, settings, base, out, err, lambda: None,
+                               interface=interface, append=True)  # fmt: skip
             monitor = session.monitor
     except BaseException:
         capture.close()

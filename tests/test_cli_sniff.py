@@ -244,3 +244,17 @@ def test_the_console_summary_gives_the_kernel_counters(veth: VethPair) -> None:
     assert "otsec sniff" in out and f"{veth.veth_b} (pcap backend)" in out
     kernel = next(line for line in out.splitlines() if "received" in line and "dropped" in line)
     assert "2,526 received, 0 dropped, 0 dropped by the interface" in kernel
+
+
+def test_a_restarted_sensor_appends_to_its_files(veth: VethPair, tmp_path: Path) -> None:
+    alerts = tmp_path / "alerts.jsonl"
+    kept = '{"rule":{"id":"earlier"}}\n'
+    alerts.write_text(kept + '{"rule":{"id":"torn')  # as a killed sensor may leave it
+    proc = _start(veth, "--baseline", str(PLANT), "--alerts", str(alerts), "--quiet")
+    _send(veth, STOP)
+    code, _out, err = _stop(proc)
+    assert code == 0, err
+    text = alerts.read_text()
+    assert text.startswith(kept) and text.endswith("\n")
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert lines[0]["rule"]["id"] == "earlier" and len(lines) > 1

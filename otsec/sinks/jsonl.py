@@ -2,10 +2,12 @@
 
 One ECS document per line, UTF-8, keys in a fixed order, so the same capture gives
 byte-identical files. Lines are collected in memory and handed to the kernel in one
-``write`` of whole lines at a time, so a crash (even ``kill -9``) never leaves half a line
-behind; a file left with a torn last line by something else is mended on open in append
-mode. With ``max_bytes`` the file rotates by size: ``alerts.jsonl`` becomes
-``alerts.jsonl.1`` (``.1`` becomes ``.2`` ... up to ``backups``) and a new file starts.
+``write`` of whole lines at a time. A crash (even ``kill -9``) can still cut that write
+short (Linux stops a write to a file between pages when the process is killed), so the
+file may end with one torn line; opening it in append mode (a restarted live sensor)
+cuts that line off before writing more. With ``max_bytes`` the file rotates by size:
+``alerts.jsonl`` becomes ``alerts.jsonl.1`` (``.1`` becomes ``.2`` ... up to
+``backups``) and a new file starts.
 
 Write errors (a full disk, a vanished directory) do not stop the monitor: the sink reports
 the error once, counts what it could not write and keeps the lines already written.
