@@ -248,7 +248,9 @@ def _section(cls: type[Any], name: str, values: dict[str, Any], path: str) -> An
             raise ConfigError(
                 f"{path}: [{name}] {key} must be {type(default).__name__}, got {value!r}"
             )
-        if not isinstance(value, bool) and (value < 0 or (isinstance(value, int) and value == 0)):
+        if not isinstance(value, bool | str) and (
+            value < 0 or (isinstance(value, int) and value == 0)
+        ):
             raise ConfigError(f"{path}: [{name}] {key} must be positive, got {value!r}")
         kwargs[key] = value
     return cls(**kwargs)
@@ -420,34 +422,29 @@ def parse_duration(value: Any, what: str) -> float:
 
 
 def _capture(values: Any, path: str) -> CaptureSettings:
+    """[capture]: durations, ports, the backend and the filter are checked here, the
+    plain strings, numbers and switches by :func:`_section`."""
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: [capture] must be a table")
-    default = CaptureSettings()
-    known = {f.name for f in fields(CaptureSettings)}
-    kwargs: dict[str, Any] = {}
+    special: dict[str, Any] = {}
+    plain: dict[str, Any] = {}
     for key, value in values.items():
         where = f"{path}: [capture] {key}"
-        if key not in known:
-            raise ConfigError(f"{path}: unknown setting [capture] {key}")
         if key in ("checkpoint", "status_every"):
-            kwargs[key] = parse_duration(value, f"{where}:")
+            special[key] = parse_duration(value, f"{where}:")
         elif key == "extra_ports":
             if not isinstance(value, list) or not all(
                 isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 for p in value
             ):
                 raise ConfigError(f"{where} must be a list of port numbers")
-            kwargs[key] = tuple(value)
+            special[key] = tuple(value)
         elif key == "backend" and value not in BACKENDS:
             raise ConfigError(f"{where} must be one of {', '.join(BACKENDS)}, got {value!r}")
-        elif key == "bpf":
+        elif key == "bpf":  # its default (None: the monitor's filter) is not a string
             if not isinstance(value, str):
                 raise ConfigError(f'{where} must be a string ("" captures everything)')
-            kwargs[key] = value
+            special[key] = value
         else:
-            want = type(getattr(default, key))
-            if type(value) is not want:
-                raise ConfigError(f"{where} must be {want.__name__}, got {value!r}")
-            if want is int and value <= 0:
-                raise ConfigError(f"{where} must be positive, got {value!r}")
-            kwargs[key] = value
-    return CaptureSettings(**kwargs)
+            plain[key] = value
+    section: CaptureSettings = _section(CaptureSettings, "capture", plain, path)
+    return replace(section, **special)
