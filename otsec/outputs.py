@@ -148,6 +148,11 @@ def sensor_name(settings: Settings, override: str | None = None) -> str:
     return name or socket.gethostname()
 
 
+def _dataset(doc: dict[str, Any]) -> str:
+    """The Elasticsearch dataset of a document: its ``event.dataset`` without ``otsec.``."""
+    return str(doc["event"]["dataset"]).removeprefix("otsec.")
+
+
 class Outputs:
     """The remote sinks of a run (Elasticsearch, syslog), fed document by document."""
 
@@ -183,23 +188,20 @@ class Outputs:
         return self.elastic is not None and self.conf.es_events
 
     def alert(self, doc: dict[str, Any]) -> None:
+        """An alert, or a sensor document (capture started/stopped, drops, status): to
+        Elasticsearch (``logs-otsec.alert-<ns>``, ``logs-otsec.sensor-<ns>``) and syslog,
+        whether or not events are sent."""
         if self.elastic is not None:
-            self.elastic.write(doc, "alert")
+            self.elastic.write(doc, _dataset(doc))
         if self.syslog is not None:
             self.syslog.write(doc)
+
+    sensor = alert
 
     def event(self, doc: dict[str, Any]) -> None:
-        """A protocol transaction or anomaly document (dataset from event.dataset)."""
+        """A protocol transaction or anomaly document."""
         if self.elastic is not None:
-            self.elastic.write(doc, doc["event"]["dataset"].removeprefix("otsec."))
-
-    def sensor(self, doc: dict[str, Any]) -> None:
-        """A sensor document (capture started/stopped, drops, status): to Elasticsearch
-        (``logs-otsec.sensor-<ns>``) and syslog, whether or not events are sent."""
-        if self.elastic is not None:
-            self.elastic.write(doc, "sensor")
-        if self.syslog is not None:
-            self.syslog.write(doc)
+            self.elastic.write(doc, _dataset(doc))
 
     def assets(self, inventory: dict[str, Any]) -> int:
         """Upsert every asset of an inventory document into the fleet index."""
