@@ -169,16 +169,19 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:200]
 
 
-def short_filter(bpf: str, ics_ports: Iterable[int]) -> str:
-    """The kernel filter as the header shows it: the monitor's default filter by name,
-    another one cut to :data:`FILTER_WIDTH` characters."""
+def short_filter(bpf: str, ics_ports: Iterable[int], extra_ports: Iterable[int] = ()) -> str:
+    """The kernel filter as the header shows it: the monitor's default filter (for these
+    ICS ports and ``[capture] extra_ports``) by name, another one cut to
+    :data:`FILTER_WIDTH` characters."""
     if not bpf:
         return "none"
     ports = sorted(ics_ports)
-    if ports and bpf == default_filter(ports):
+    extra = sorted(set(extra_ports) - set(ports))
+    if ports and bpf == default_filter(ports, extra):
+        more = f" + {len(extra)} extra" if extra else ""
         if len(ports) <= 4:
-            return "default (ICS ports " + ", ".join(str(p) for p in ports) + ")"
-        return f"default ({len(ports)} ICS ports)"
+            return "default (ICS ports " + ", ".join(str(p) for p in ports) + f"{more})"
+        return f"default ({len(ports)} ICS ports{more})"
     flat = " ".join(bpf.split())
     return flat if len(flat) <= FILTER_WIDTH else flat[: FILTER_WIDTH - 1] + "…"
 
@@ -647,7 +650,9 @@ class Dashboard:
         cap = self.capture
         m = self.monitor
         try:
-            bpf = short_filter(str(cap.filter or ""), m.settings.ics_ports)
+            settings = m.settings
+            bpf = short_filter(str(cap.filter or ""), settings.ics_ports,
+                               settings.capture.extra_ports)  # fmt: skip
         except Exception as exc:
             bpf = f"? ({_error_text(exc)})"
         if m.baseline is not None:

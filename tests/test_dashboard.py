@@ -394,3 +394,15 @@ def test_start_stop_on_a_terminal_refreshes_in_its_own_thread(
     assert dash.frames >= 2
     assert rendered_in and main not in rendered_in  # the refresh thread renders
     assert "otsec sniff" in out.getvalue()
+
+
+def test_the_default_filter_with_extra_ports_is_named() -> None:
+    from otsec.capture.live import default_filter
+    from otsec.dashboard import short_filter
+
+    ports = [102, 502, 20000]
+    assert short_filter(default_filter(ports, [8080]), ports, [8080]) == (
+        "default (ICS ports 102, 502, 20000 + 1 extra)"
+    )
+    assert short_filter(default_filter(ports), ports) == "default (ICS ports 102, 502, 20000)"
+    assert short_filter(default_filter(ports, [8080]), ports).endswith("…")  # not the default
