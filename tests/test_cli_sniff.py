@@ -5,7 +5,6 @@ reloads the baseline, and the sensor documents follow docs/schema.md."""
 
 from __future__ import annotations
 
-import copy
 import json
 import select
 import shutil
@@ -21,11 +20,11 @@ from typing import Any
 import pytest
 
 from otsec.baseline import store
-from otsec.baseline.store import Baseline
 from otsec.capture.pcapfile import open_capture
 from otsec.cli import main
 from otsec.monitor import Monitor
 from tests.conftest import REPO
+from tests.detection.test_reload import EARLIER, NORMAL, RTU, without, without_doc
 from tests.netns import VethPair, available  # veth: the fixture in tests/conftest.py
 from tests.test_schema import _fits, documented, flatten
 
@@ -134,16 +133,8 @@ def _wait_line(proc: subprocess.Popen[str], text: str, timeout: float = 30) -> s
     raise AssertionError(f"no line with {text!r} within {timeout} s: {seen}")
 
 
-RTU = "10.20.1.122"
-EARLIER = REPO / "pcaps" / "plant_baseline.pcap"
-NORMAL = REPO / "pcaps" / "plant_normal.pcap"
-
-
 def _without(ip: str) -> dict[str, Any]:
-    doc = copy.deepcopy(store.load(PLANT).doc)
-    doc["assets"] = [a for a in doc["assets"] if a["ip"] != ip]
-    doc["edges"] = [e for e in doc["edges"] if ip not in (e["client"], e["server"])]
-    return doc
+    return without_doc(store.load(PLANT).doc, ip)
 
 
 def _offline_reload() -> Counter[tuple[Any, ...]]:
@@ -151,7 +142,7 @@ def _offline_reload() -> Counter[tuple[Any, ...]]:
     NORMAL with the baseline that lacks the RTU."""
     alerts: list[Any] = []
     monitor = Monitor(baseline=store.load(PLANT), alert_sinks=[alerts.append])
-    for capture, base in ((EARLIER, None), (NORMAL, Baseline(_without(RTU), "reduced"))):
+    for capture, base in ((EARLIER, None), (NORMAL, without(store.load(PLANT).doc, RTU))):
         if base is not None:
             monitor.reload_baseline(base)
         with open_capture(str(capture)) as reader:

@@ -26,12 +26,16 @@ EARLIER = REPO / "pcaps" / "plant_baseline.pcap"
 RTU = "10.20.1.122"
 
 
-def without(doc: dict[str, Any], ip: str) -> Baseline:
-    """The plant baseline without ``ip``: its asset entry and every edge to or from it."""
+def without_doc(doc: dict[str, Any], ip: str) -> dict[str, Any]:
+    """A baseline document without ``ip``: its asset entry and every edge to or from it."""
     out = copy.deepcopy(doc)
     out["assets"] = [a for a in out["assets"] if a["ip"] != ip]
     out["edges"] = [e for e in out["edges"] if ip not in (e["client"], e["server"])]
-    return Baseline(out, f"without-{ip}")
+    return out
+
+
+def without(doc: dict[str, Any], ip: str) -> Baseline:
+    return Baseline(without_doc(doc, ip), f"without-{ip}")
 
 
 def replay(monitor: Monitor, capture: Path) -> None:
