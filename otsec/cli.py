@@ -101,7 +101,8 @@ def _parser() -> argparse.ArgumentParser:
         "sniff", help="monitor a network interface (a mirror/SPAN port)",
         description="Capture live traffic and run the same pipeline as replay: monitor with "
         "--baseline, or learn a baseline with --learn DURATION -o FILE (saved at checkpoints "
-        "and at the end). A kernel (BPF) filter passes only what the monitor needs; SIGINT "
+        "and at the end; no alerts while learning, but the events, inventory and sensor "
+        "documents go out). A kernel (BPF) filter passes only what the monitor needs; SIGINT "
         "or SIGTERM stop cleanly, a second one exits at once; SIGHUP reloads the baseline "
         "file. Needs CAP_NET_RAW. The [capture] section of --config gives the defaults of "
         "-i, --baseline, --bpf, --backend and --user.",
@@ -353,12 +354,14 @@ class _Session:
     the SIEM outputs, the console, the Sigma pack, and the monitor that feeds them.
     ``cleanup`` releases what the caller opened before (capture files, a live socket) when
     opening fails; ``interface`` is the live capture's (``observer.ingress``); a live
-    capture ``append``s to its files, so that a restarted sensor keeps what it wrote."""
+    capture ``append``s to its files, so that a restarted sensor keeps what it wrote.
+    ``learn``: a sensor learning a baseline raises no alerts (no alerts file, no Sigma
+    rules), but its events, inventory and sensor documents go out as when monitoring."""
 
     def __init__(
         self, args: argparse.Namespace, settings: config.Settings, base: Baseline | None,
         out: Console, err: Console, cleanup: Callable[[], None], interface: str | None = None,
-        append: bool = False,
+        append: bool = False, learn: bool = False,
     ) -> None:  # fmt: skip
         self.args = args
         self.sinks: list[JsonlSink] = []
@@ -379,12 +382,12 @@ class _Session:
             if events_path:
                 self.events = _open_sink(events_path, "events", self.sinks, limits=limits,
                                          append=append)  # fmt: skip
-            if alerts_path or base is not None:
+            if not learn and (alerts_path or base is not None):
                 self.alerts = _open_sink(alerts_path or DEFAULT_ALERTS, "alerts", self.sinks,
                                          create_dir=not alerts_path, limits=limits,
                                          append=append)  # fmt: skip
             self.remote = _open_outputs(args, settings, interface)
-            sigma = _sigma_pack(args, settings)
+            sigma = None if learn else _sigma_pack(args, settings)
         except (UsageError, config.ConfigError):
             cleanup()
             for sink in self.sinks:
@@ -428,8 +431,9 @@ class _Session:
             event_sinks.append(lambda t: anomaly_out(transaction_doc(t)))
             anomaly_sinks.append(anomaly_out)
         self.monitor = Monitor(
-            settings, baseline=base, alert_sinks=alert_sinks, event_sinks=event_sinks,
-            anomaly_sinks=anomaly_sinks, vendor=default_vendor(), sigma=sigma,
+            settings, baseline=base, learn=learn, alert_sinks=alert_sinks,
+            event_sinks=event_sinks, anomaly_sinks=anomaly_sinks, vendor=default_vendor(),
+            sigma=sigma,
         )  # fmt: skip
         self.sent: dict[str, Any] = {}
         #: Where sensor documents (live capture) go: the events file and the SIEM outputs.
@@ -680,6 +684,9 @@ def _sniff(args: argparse.Namespace, out: Console, err: Console) -> int:
         raise UsageError("--learn needs -o FILE: the baseline to write")
     if args.output and not learning:
         raise UsageError("-o is the baseline --learn writes")
+    if learning and (args.alerts or args.rules):
+        raise UsageError(f"{'--alerts' if args.alerts else '--rules'}: learning raises no "
+                         "alerts (the rules run when monitoring with --baseline)")  # fmt: skip
     if args.dashboard and args.json:
         raise UsageError("--dashboard and --json both want the terminal; pick one")
     learn_for = _duration(args.learn, "--learn") if learning else None
@@ -702,18 +709,9 @@ def _sniff(args: argparse.Namespace, out: Console, err: Console) -> int:
         user = args.user or cap.user
         if user:
             drop_privileges(user)
-        session = None
-        if learning:
-            console = err if args.json else out
-            alert_sinks: list[Callable[[Alert], None]] = []
-            if not args.dashboard:
-                alert_sinks.append(ConsoleAlerts(console))
-            monitor = Monitor(settings, learn=True, alert_sinks=alert_sinks,
-                              vendor=default_vendor())  # fmt: skip
-        else:
-            session = _Session(args, settings, base, out, err, lambda: None,
-                               interface=interface, append=True)  # fmt: skip
-            monitor = session.monitor
+        session = _Session(args, settings, base, out, err, lambda: None, interface=interface,
+                           append=True, learn=learning)  # fmt: skip
+        monitor = session.monitor
     except BaseException:
         capture.close()
         raise
@@ -728,9 +726,8 @@ def _sniff(args: argparse.Namespace, out: Console, err: Console) -> int:
         capture, monitor, learn_for=learn_for, stop_after=stop_after,
         checkpoint=checkpoint if learning else None, output=args.output,
         status_every=cap.status_every,
-        sensor_out=session.sensor_out if session is not None and session.sensor_writers else None,
-        obs=session.observer if session is not None else {}, dashboard=dashboard,
-        remote=session.remote if session is not None else None,
+        sensor_out=session.sensor_out if session.sensor_writers else None,
+        obs=session.observer, dashboard=dashboard, remote=session.remote,
     )  # fmt: skip
     _say(f"otsec sniff: {capture.name}, {capture.backend} backend, kernel filter: "
          f"{capture.filter or 'none (every packet)'}")  # fmt: skip
@@ -753,32 +750,27 @@ def _sniff(args: argparse.Namespace, out: Console, err: Console) -> int:
         capture.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if session is not None:
-            counters = live.counters()["capture"]
-            live.sensor("capture-stopped", f"capture stopped on {interface}: "
-                        f"{counters['received']} packets received, "
-                        f"{counters['dropped_kernel']} dropped by the kernel")  # fmt: skip
-            session.close_outputs()
-            for sink in session.sinks:
-                sink.close()
+        counters = live.counters()["capture"]
+        live.sensor("capture-stopped", f"capture stopped on {interface}: "
+                    f"{counters['received']} packets received, "
+                    f"{counters['dropped_kernel']} dropped by the kernel")  # fmt: skip
+        session.close_outputs()
+        for sink in session.sinks:
+            sink.close()
     result = summary.build(monitor.pipeline)
     result["capture"] = {**live.counters()["capture"],
                          "seconds": round(time.monotonic() - live.started, 3)}  # fmt: skip
+    doc = None
     if learning:
         doc = monitor.baseline_doc()
         store.save(doc, args.output)
         result["baseline"] = {"file": args.output, "assets": len(doc["assets"]),
                               "edges": len(doc["edges"])}  # fmt: skip
-        if args.json:
-            sys.stdout.write(json.dumps(result, sort_keys=False) + "\n")
-        else:
-            summary.render(result, out)
-            out.print(f"learned {len(doc['edges'])} edges between {len(doc['assets'])} assets "
-                      f"-> {args.output}", highlight=False)  # fmt: skip
-        return EXIT_OK
-    assert session is not None
     session.finish(result)
     session.report(result)
+    if doc is not None and not args.json:
+        out.print(f"learned {len(doc['edges'])} edges between {len(doc['assets'])} assets "
+                  f"-> {args.output}", highlight=False)  # fmt: skip
     return EXIT_OK
 
 

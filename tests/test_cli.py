@@ -113,6 +113,32 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", "-", "-"]) == 2
 
 
+NOWHERE = "otsec-none0"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "no interface"),
+        (["-i", NOWHERE, "--learn", "1h"], "--learn needs -o FILE"),
+        (["-i", NOWHERE, "-o", "b.json"], "-o is the baseline --learn writes"),
+        (["-i", NOWHERE, "--learn", "1h", "-o", "b.json", "--alerts", "a.jsonl"],
+         "--alerts: learning raises no alerts"),
+        (["-i", NOWHERE, "--learn", "1h", "-o", "b.json", "--rules", "default"],
+         "--rules: learning raises no alerts"),
+        (["-i", NOWHERE, "--dashboard", "--json"], "pick one"),
+        (["-i", NOWHERE, "--learn", "2 weeks", "-o", "b.json"], "--learn"),
+    ],
+)  # fmt: skip
+def test_sniff_usage_errors_come_before_the_capture_opens(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the interface does not exist: opening the capture first would fail with another message
+    assert main(["sniff", *argv]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and message in err and err.startswith("otsec: error:")
+
+
 def test_bad_config_exits_2(
     capture: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

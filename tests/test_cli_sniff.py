@@ -23,6 +23,7 @@ from otsec.baseline import store
 from otsec.capture.pcapfile import open_capture
 from otsec.cli import main
 from otsec.monitor import Monitor
+from otsec.sinks.spool import Spool
 from tests.conftest import REPO
 from tests.detection.test_reload import EARLIER, NORMAL, RTU, without, without_doc
 from tests.netns import VethPair, available  # veth: the fixture in tests/conftest.py
@@ -85,9 +86,13 @@ def test_sniff_raises_the_alerts_of_the_file(
 
 
 def test_sigterm_while_learning_leaves_a_valid_checkpoint(veth: VethPair, tmp_path: Path) -> None:
-    out = tmp_path / "learned.json"
-    proc = _start(veth, "--learn", "1h", "-o", str(out), "--checkpoint", "1s", "--json")
-    _send(veth, REPO / "pcaps" / "plant_normal.pcap")
+    """A learning sensor also tells the SIEM it is alive (sensor documents, the fleet
+    inventory) and writes its events, though it raises no alerts."""
+    out, events = tmp_path / "learned.json", tmp_path / "events.jsonl"
+    proc = _start(veth, "--learn", "1h", "-o", str(out), "--checkpoint", "1s", "--json",
+                  "--events", str(events), "--es-url", "http://127.0.0.1:9",
+                  "--config", str(_spool_conf(tmp_path)))  # fmt: skip
+    _send(veth, NORMAL)
     time.sleep(1.5)
     checkpoint = store.load(out)  # written while the capture runs
     assert checkpoint.doc["edges"]
@@ -95,7 +100,24 @@ def test_sigterm_while_learning_leaves_a_valid_checkpoint(veth: VethPair, tmp_pa
     assert code == 0, err
     final = store.load(out)
     assert len(final.doc["edges"]) >= len(checkpoint.doc["edges"])
-    assert json.loads(stdout)["baseline"]["edges"] == len(final.doc["edges"])
+    result = json.loads(stdout)
+    assert result["baseline"]["edges"] == len(final.doc["edges"])
+    assert result["alerts"]["total"] == 0
+    assert result["outputs"]["elasticsearch"]["spooled"] > 0  # unreachable: all kept
+
+    written = [json.loads(line) for line in events.read_text().splitlines()]
+    sensor = [d for d in written if d["event"]["dataset"] == "otsec.sensor"]
+    assert [d["event"]["action"] for d in sensor] == ["capture-started", "capture-stopped"]
+    assert {d["ics"]["sensor"]["mode"] for d in sensor} == {"learn"}
+    assert sum(d["event"]["dataset"] in ("otsec.modbus", "otsec.s7comm", "otsec.dnp3")
+               for d in written) > 1000  # fmt: skip
+    spool = Spool(tmp_path / "spool", max_bytes=1 << 30)
+    records = [e.record for e in spool.read(100_000).entries]
+    spool.close()
+    sent = Counter(r["index"] for r in records)
+    assert sent["logs-otsec.sensor-default"] == 2  # events stay local without --es-events
+    assert sent["otsec-assets-default"] == len(final.doc["assets"])  # the inventory, once
+    assert set(sent) == {"logs-otsec.sensor-default", "otsec-assets-default"}
 
 
 def test_a_second_signal_exits_at_once(veth: VethPair, tmp_path: Path) -> None:
