@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -104,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
         "and at the end; no alerts while learning, but the events, inventory and sensor "
         "documents go out). A kernel (BPF) filter passes only what the monitor needs; SIGINT "
         "or SIGTERM stop cleanly, a second one exits at once; SIGHUP reloads the baseline "
-        "file. Needs CAP_NET_RAW. The [capture] section of --config gives the defaults of "
+        "and the Sigma rule files (the rest of the configuration needs a restart). Needs CAP_NET_RAW. The [capture] section of --config gives the defaults of "
         "-i, --baseline, --bpf, --backend and --user.",
     )  # fmt: skip
     sniff.add_argument(
@@ -436,6 +437,10 @@ class _Session:
             sigma=sigma,
         )  # fmt: skip
         self.sent: dict[str, Any] = {}
+        #: Loads the Sigma rules again from the same files (SIGHUP); None without rules.
+        self.load_rules: Callable[[], SigmaEngine | None] | None = None
+        if self.monitor.sigma is not None:
+            self.load_rules = lambda: _sigma_pack(args, settings, strict=True)
         #: Where sensor documents (live capture) go: the events file and the SIEM outputs.
         self.sensor_writers = [w for w in (self.events.write if self.events else None,
                                             remote.sensor if remote else None) if w]  # fmt: skip
@@ -480,8 +485,12 @@ class _Session:
             summary.render(result, self.console)
 
 
-def _sigma_pack(args: argparse.Namespace, settings: config.Settings) -> SigmaEngine | None:
-    """The Sigma rules the options or the configuration ask for (pySigma on demand)."""
+def _sigma_pack(
+    args: argparse.Namespace, settings: config.Settings, strict: bool = False
+) -> SigmaEngine | None:
+    """The Sigma rules the options or the configuration ask for (pySigma on demand). A rule
+    that does not load is a warning (the others run), or with ``strict`` an error: a
+    reload keeps the rules in force rather than lose one to a typo."""
     wanted = args.rules or list(settings.sigma.rules)
     if not wanted:
         return None
@@ -492,6 +501,9 @@ def _sigma_pack(args: argparse.Namespace, settings: config.Settings) -> SigmaEng
         sigma, problems = load_sigma(paths, {k: list(v) for k, v in settings.sigma.vars})
     except SigmaLoadError as exc:
         raise UsageError(str(exc)) from None
+    if strict and problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise UsageError(f"{problems[0]}{more}")
     for problem in problems:
         _say(f"warning: {problem}")
     return sigma
@@ -532,14 +544,17 @@ DROP_REPORT_EVERY = 60.0
 class _Live:
     """What a live capture does besides feeding the monitor, from the capture's tick (the
     reading thread, between packets): watch the kernel's drop counters, save learning
-    checkpoints, send status documents, reload the baseline after SIGHUP, refresh the
-    dashboard, and stop at the end of --learn/--duration or on SIGINT/SIGTERM."""
+    checkpoints, send status documents, reload the baseline and the Sigma rules after
+    SIGHUP, refresh the dashboard, and stop at the end of --learn/--duration or on
+    SIGINT/SIGTERM. ``rules`` loads the rules again (in a thread of its own: compiling a
+    large pack must not hold up the capture); None when the sensor runs none."""
 
     def __init__(
         self, capture: LiveCapture, monitor: Monitor, *, learn_for: float | None,
         stop_after: float | None, checkpoint: float | None, output: str | None,
         status_every: float, sensor_out: Callable[[dict[str, Any]], None] | None,
         obs: dict[str, Any], dashboard: Dashboard | None, remote: Outputs | None = None,
+        rules: Callable[[], SigmaEngine | None] | None = None,
     ) -> None:  # fmt: skip
         self.capture, self.monitor = capture, monitor
         self.learn_for, self.stop_after = learn_for, stop_after
@@ -548,6 +563,12 @@ class _Live:
         self.sensor_out, self.obs = sensor_out, obs
         self.dashboard = dashboard
         self.remote = remote
+        self.rules = rules
+        #: The thread loading the rules after SIGHUP, and what it got: (rules, None) or
+        #: (None, why not); a SIGHUP during the load asks for one more.
+        self.rules_loader: threading.Thread | None = None
+        self.rules_loaded: tuple[SigmaEngine | None, str | None] = (None, None)
+        self.rules_again = False
         self.started = now = time.monotonic()
         self.signals = 0
         self.reload_wanted = False
@@ -600,6 +621,9 @@ class _Live:
         if self.reload_wanted:
             self.reload_wanted = False
             self.reload()
+        if self.rules_loader is not None and not self.rules_loader.is_alive():
+            self.rules_loader = None
+            self.apply_rules()
         if self.dashboard is not None:
             self.dashboard.tick(now)
 
@@ -622,6 +646,8 @@ class _Live:
             "flows": len(monitor.pipeline.flows),
             "assets": len(monitor.inventory.assets),
             "alerts": sum(monitor.alert_counts.values()),
+            "rules": (len(monitor.sigma.engine.rules) + len(monitor.sigma.engine.correlations)
+                      if monitor.sigma is not None else None),
         }  # fmt: skip
 
     def sensor(self, action: str, message: str, severity: str = "low", **extra: Any) -> None:
@@ -646,18 +672,32 @@ class _Live:
             self.remote.assets(self.monitor.inventory_doc())
 
     def reload(self) -> None:
-        """SIGHUP: read the baseline file again; a bad file keeps the one in force. While
-        learning: save a checkpoint now."""
+        """SIGHUP: read the baseline file and the Sigma rules again; a bad file keeps what
+        is in force. While learning: save a checkpoint now."""
         if self.monitor.learner is not None:
             _write_json(self.output or "", self.monitor.baseline_doc(), "baseline checkpoint")
             _say(f"SIGHUP: baseline checkpoint written to {self.output}")
             return
         current = self.monitor.baseline
-        if current is None:
-            _say("SIGHUP ignored: no baseline to reload (monitor with --baseline FILE)")
+        if current is None and self.rules is None:
+            _say("SIGHUP ignored: nothing to reload (monitor with --baseline FILE or --rules)")
             return
+        if current is not None:
+            self.reload_baseline(current.path)
+        if self.rules is not None:
+            if self.rules_loader is not None:
+                self.rules_again = True  # the files may have changed since that load began
+            else:
+                self.start_rules_load()
+
+    def start_rules_load(self) -> None:
+        self.rules_loader = threading.Thread(target=self.load_rules, name="otsec-rules",
+                                             daemon=True)  # fmt: skip
+        self.rules_loader.start()
+
+    def reload_baseline(self, path: str) -> None:
         try:
-            fresh = store.load(current.path)
+            fresh = store.load(path)
             self.monitor.reload_baseline(fresh)
         except store.BaselineError as exc:
             text = f"baseline not reloaded, the previous one stays in force: {exc}"
@@ -668,6 +708,35 @@ class _Live:
                 f"{len(fresh.edges)} edges")  # fmt: skip
         _say(text)
         self.sensor("baseline-reloaded", text)
+
+    def load_rules(self) -> None:
+        """The rules loader thread's work."""
+        assert self.rules is not None
+        try:
+            self.rules_loaded = (self.rules(), None)
+        except UsageError as exc:
+            self.rules_loaded = (None, str(exc))
+        except Exception as exc:  # pySigma's own failures: the rules in force stay
+            self.rules_loaded = (None, f"{type(exc).__name__}: {exc}")
+
+    def apply_rules(self) -> None:
+        """From the tick, once the loader is done: the new rules, or a warning."""
+        engine, why = self.rules_loaded
+        self.rules_loaded = (None, None)
+        if engine is None:
+            text = f"Sigma rules not reloaded, the previous ones stay in force: {why}"
+            _say(f"warning: {text}")
+            self.sensor("rules-reload-failed", text, "medium")
+        else:
+            self.monitor.reload_sigma(engine)
+            n, c = len(engine.rules), len(engine.correlations)
+            text = (f"Sigma rules reloaded: {n} rule{'s' * (n != 1)}, "
+                    f"{c} correlation{'s' * (c != 1)}")  # fmt: skip
+            _say(text)
+            self.sensor("rules-reloaded", text)
+        if self.rules_again:
+            self.rules_again = False
+            self.start_rules_load()
 
 
 def _sniff(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -728,6 +797,7 @@ def _sniff(args: argparse.Namespace, out: Console, err: Console) -> int:
         status_every=cap.status_every,
         sensor_out=session.sensor_out if session.sensor_writers else None,
         obs=session.observer, dashboard=dashboard, remote=session.remote,
+        rules=session.load_rules,
     )  # fmt: skip
     _say(f"otsec sniff: {capture.name}, {capture.backend} backend, kernel filter: "
          f"{capture.filter or 'none (every packet)'}")  # fmt: skip

@@ -155,6 +155,13 @@ class Monitor:
         self.inventory.reference = baseline.assets
         self.baseline = baseline
 
+    def reload_sigma(self, engine: SigmaEngine) -> None:
+        """Evaluate ``engine``'s rules from now on (``otsec sniff`` on SIGHUP, when it was
+        started with rules). The alerts raised so far stay counted; correlation windows
+        start afresh with the new rules."""
+        assert self.sigma is not None, "started without Sigma rules"
+        self.sigma.set_engine(engine)
+
     def inventory_doc(self) -> dict[str, Any]:
         doc = self.inventory.to_doc()
         doc["sources"] = [s["path"] for s in self.sources]
@@ -364,6 +371,16 @@ class SigmaStage:
         self._specs: dict[str, RuleSpec] = {}
         self._by_kind: dict[tuple[Any, ...], list[tuple[CompiledRule, bool]]] = {}
         self.capture = ""
+
+    def set_engine(self, engine: SigmaEngine) -> None:
+        """Replace the rules; the work counters carry over."""
+        old = self.engine
+        engine.documents += old.documents
+        engine.evaluated += old.evaluated
+        engine.skipped += old.skipped
+        self.engine = engine
+        self._specs.clear()
+        self._by_kind.clear()
 
     def _spec(self, rule: CompiledRule | CompiledCorrelation) -> RuleSpec:
         spec = self._specs.get(rule.id)

@@ -178,16 +178,22 @@ def test_sighup_reloads_the_baseline(veth: VethPair, tmp_path: Path) -> None:
     shutil.copy(PLANT, base)
     alerts, events, conf = tmp_path / "alerts.jsonl", tmp_path / "events.jsonl", tmp_path / "c.toml"
     conf.write_text('[capture]\nstatus_every = "1s"\n')
+    rules = tmp_path / "rules"  # a rule the capture never matches; SIGHUP reloads it too
+    rules.mkdir()
+    shutil.copy(REPO / "rules" / "dnp3" / "restart.yml", rules)
     proc = _start(veth, "--baseline", str(base), "--alerts", str(alerts), "--events",
-                  str(events), "--config", str(conf), "--quiet")  # fmt: skip
+                  str(events), "--config", str(conf), "--quiet", "--rules", str(rules))  # fmt: skip
     _send(veth, EARLIER)
     base.write_text("{ not json")
     proc.send_signal(signal.SIGHUP)
     assert "previous one stays in force" in _wait_line(proc, "baseline not reloaded")
+    _wait_line(proc, "Sigma rules reloaded: 1 rule, 0 correlations")
     store.save(_without(RTU), base)
+    shutil.copy(REPO / "rules" / "s7comm" / "plc_stop.yml", rules)
     proc.send_signal(signal.SIGHUP)
     line = _wait_line(proc, "baseline reloaded")
     assert f"{len(_without(RTU)['assets'])} assets" in line
+    _wait_line(proc, "Sigma rules reloaded: 2 rules, 0 correlations")
     _send(veth, NORMAL)
     code, _out, err = _stop(proc)
     assert code == 0, err
@@ -200,6 +206,7 @@ def test_sighup_reloads_the_baseline(veth: VethPair, tmp_path: Path) -> None:
     actions = [d["event"]["action"] for d in sensor]
     assert actions[0] == "capture-started" and actions[-1] == "capture-stopped"
     assert actions.index("baseline-reload-failed") < actions.index("baseline-reloaded")
+    assert actions.count("rules-reloaded") == 2 and sensor[-1]["ics"]["sensor"]["rules"] == 2
     assert "status" in actions
     last = sensor[-1]
     assert last["observer"]["ingress"]["interface"]["name"] == veth.veth_b

@@ -1,11 +1,14 @@
 """What a live capture does between packets (otsec.cli._Live), with a stand-in for the
 capture socket: drop reports (at once, then at most once a minute), status documents
-with the packet rate and the fleet inventory, SIGHUP reloads, learning checkpoints, and a
-failure in that work never ending the capture."""
+with the packet rate and the fleet inventory, SIGHUP reloads of the baseline and of the
+Sigma rules, learning checkpoints, and a failure in that work never ending the capture."""
 
 from __future__ import annotations
 
+import argparse
 import shutil
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,10 @@ import pytest
 
 from otsec.baseline import store
 from otsec.capture.live import CaptureStats
-from otsec.cli import DROP_REPORT_EVERY, _Live
+from otsec.capture.pcapfile import open_capture
+from otsec.cli import DROP_REPORT_EVERY, _Live, _sigma_pack
+from otsec.config import Settings
+from otsec.detection.sigma import SigmaEngine
 from otsec.monitor import Monitor
 from otsec.sinks.ecs import observer
 from tests.conftest import REPO
@@ -139,3 +145,86 @@ def test_duration_stops_the_capture() -> None:
     live, capture = _live(Monitor(), [], stop_after=1e-9)
     live.tick()
     assert capture.stopped
+
+
+STOP = REPO / "pcaps" / "attacks" / "attack_rogue_s7_stop.pcap"
+PLC_STOP = "4d1d54de-0c4a-451e-99dc-5ea5850e0755"  # rules/s7comm/plc_stop.yml
+
+
+def _sigma_alerts(monitor: Monitor) -> set[str]:
+    before = set(monitor.alert_counts)
+    with open_capture(str(STOP)) as reader:
+        monitor.run(reader)
+    return {rule for rule, _ in set(monitor.alert_counts) - before}
+
+
+def _hangup(live: _Live) -> None:
+    """SIGHUP, the tick that starts the rules loader, and the tick that applies its work."""
+    live.on_hangup(1, None)
+    live._tick(time.monotonic())
+    assert live.rules_loader is not None
+    live.rules_loader.join(60)
+    live._tick(time.monotonic())
+
+
+def test_sighup_reloads_the_sigma_rules_or_keeps_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    shutil.copy(REPO / "rules" / "dnp3" / "restart.yml", rules)
+    args = argparse.Namespace(rules=[str(rules)])
+    monitor = Monitor(sigma=_sigma_pack(args, Settings()))
+    docs: list[dict[str, Any]] = []
+    live, _ = _live(monitor, docs, rules=lambda: _sigma_pack(args, Settings(), strict=True))
+    assert PLC_STOP not in _sigma_alerts(monitor)
+
+    shutil.copy(REPO / "rules" / "s7comm" / "plc_stop.yml", rules)
+    _hangup(live)
+    assert "Sigma rules reloaded: 2 rules, 0 correlations" in capsys.readouterr().err
+    assert docs[-1]["event"]["action"] == "rules-reloaded"
+    assert docs[-1]["ics"]["sensor"]["rules"] == 2
+    assert PLC_STOP in _sigma_alerts(monitor)  # the new rule runs
+
+    in_force = monitor.sigma.engine if monitor.sigma is not None else None
+    (rules / "broken.yml").write_text("title: half a rule\ndetection: [\n")
+    _hangup(live)
+    assert "the previous ones stay in force: " in capsys.readouterr().err
+    assert docs[-1]["event"]["action"] == "rules-reload-failed"
+    assert docs[-1]["event"]["severity"] == 47 and "broken.yml" in docs[-1]["message"]
+    assert monitor.sigma is not None and monitor.sigma.engine is in_force
+
+
+def test_a_sighup_during_a_rules_load_loads_them_once_more() -> None:
+    gate, loads = threading.Event(), []
+    engine = _sigma_pack(argparse.Namespace(rules=["default"]), Settings())
+    assert engine is not None
+
+    def slow() -> SigmaEngine:
+        loads.append(1)
+        gate.wait(30)
+        return engine
+
+    monitor = Monitor(sigma=engine)
+    live, _ = _live(monitor, [], rules=slow)
+    live.on_hangup(1, None)
+    live._tick(time.monotonic())
+    first = live.rules_loader
+    live.on_hangup(1, None)  # the files changed again while loading
+    live._tick(time.monotonic())
+    assert live.rules_loader is first and live.rules_again
+    gate.set()
+    assert first is not None
+    first.join(30)
+    live._tick(time.monotonic())  # applies the first load, starts the second
+    assert live.rules_loader is not None and live.rules_loader is not first
+    live.rules_loader.join(30)
+    live._tick(time.monotonic())
+    assert len(loads) == 2 and live.rules_loader is None and not live.rules_again
+
+
+def test_sighup_without_baseline_or_rules_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    live, _ = _live(Monitor(), [])
+    live.on_hangup(1, None)
+    live._tick(live.started + 1)
+    assert "SIGHUP ignored: nothing to reload" in capsys.readouterr().err

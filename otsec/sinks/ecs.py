@@ -306,6 +306,7 @@ def anomaly_doc(
 SENSOR_ACTIONS = {
     "capture-started": "start", "capture-stopped": "end", "status": "info",
     "capture-drops": "info", "baseline-reloaded": "change", "baseline-reload-failed": "info",
+    "rules-reloaded": "change", "rules-reload-failed": "info",
 }  # fmt: skip
 
 
@@ -314,7 +315,7 @@ def sensor_doc(
     severity: str = "low",
 ) -> dict[str, Any]:  # fmt: skip
     """One ECS document about the sensor itself (``event.dataset: otsec.sensor``): capture
-    started or stopped, kernel drops, a baseline reloaded, and the periodic status
+    started or stopped, kernel drops, a baseline or rules reloaded, and the periodic status
     (``event.kind: metric``) whose counters say the sensor is alive and sees traffic."""
     return {
         "@timestamp": timestamp(ts),
