@@ -105,8 +105,9 @@ def _parser() -> argparse.ArgumentParser:
         "and at the end; no alerts while learning, but the events, inventory and sensor "
         "documents go out). A kernel (BPF) filter passes only what the monitor needs; SIGINT "
         "or SIGTERM stop cleanly, a second one exits at once; SIGHUP reloads the baseline "
-        "and the Sigma rule files (the rest of the configuration needs a restart). Needs CAP_NET_RAW. The [capture] section of --config gives the defaults of "
-        "-i, --baseline, --bpf, --backend and --user.",
+        "and the Sigma rule files (the rest of the configuration needs a restart). Needs "
+        "CAP_NET_RAW. The [capture] section of --config gives the defaults of -i, "
+        "--baseline, --bpf, --backend and --user.",
     )  # fmt: skip
     sniff.add_argument(
         "-i", "--interface", metavar="IFACE",
