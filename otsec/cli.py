@@ -37,7 +37,7 @@ from otsec.baseline import render as baseline_render
 from otsec.baseline import store
 from otsec.capture.pcapfile import CaptureError, CaptureReader, open_capture
 from otsec.detection.alerts import Alert
-from otsec.events.types import Transaction
+from otsec.events.types import Transaction, isotime
 from otsec.inventory import render as inventory_render
 from otsec.monitor import (
     ATTACK_BUNDLE,
@@ -571,6 +571,7 @@ class _Live:
         self.rules_loaded: tuple[SigmaEngine | None, str | None] = (None, None)
         self.rules_again = False
         self.started = now = time.monotonic()
+        self.started_wall = time.time()
         self.signals = 0
         self.reload_wanted = False
         self.tick_failed = False
@@ -649,7 +650,22 @@ class _Live:
             "alerts": sum(monitor.alert_counts.values()),
             "rules": (len(monitor.sigma.engine.rules) + len(monitor.sigma.engine.correlations)
                       if monitor.sigma is not None else None),
+            "learning": self.learning(),
         }  # fmt: skip
+
+    def learning(self) -> dict[str, Any] | None:
+        """How far learning has come (None when monitoring): edges so far, when the newest
+        one was first seen (a baseline that stopped growing has converged), when it ends."""
+        learner = self.monitor.learner
+        if learner is None:
+            return None
+        kept = learner.kept((ip, a.roles()) for ip, a in self.monitor.inventory.assets.items())
+        out: dict[str, Any] = {"edges": len(kept)}  # as the baseline file will have them
+        if kept:
+            out["newest_edge"] = isotime(max(e.first_ts for e in kept))
+        if self.learn_for is not None:
+            out["ends"] = isotime(self.started_wall + self.learn_for)
+        return out
 
     def sensor(self, action: str, message: str, severity: str = "low", **extra: Any) -> None:
         """A sensor document to the SIEM outputs and the events file (when there are)."""
@@ -667,8 +683,13 @@ class _Live:
         seconds = max(now - self.status_at, 1e-9)
         rate = (self.capture.packets - self.status_packets) / seconds
         self.status_packets, self.status_at = self.capture.packets, now
-        self.sensor("status", f"capturing on {self.capture.interface}: {rate:,.0f} packets/s",
-                    packets_per_second=round(rate, 1))  # fmt: skip
+        text = f"capturing on {self.capture.interface}: {rate:,.0f} packets/s"
+        learning = self.learning()
+        if learning is not None:
+            text += f"; learning: {learning['edges']} edges"
+            if "newest_edge" in learning:
+                text += f", the newest first seen {learning['newest_edge']}"
+        self.sensor("status", text, packets_per_second=round(rate, 1))
         if self.remote is not None:
             self.remote.assets(self.monitor.inventory_doc())
 

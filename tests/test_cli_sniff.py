@@ -109,6 +109,7 @@ def test_sigterm_while_learning_leaves_a_valid_checkpoint(veth: VethPair, tmp_pa
     sensor = [d for d in written if d["event"]["dataset"] == "otsec.sensor"]
     assert [d["event"]["action"] for d in sensor] == ["capture-started", "capture-stopped"]
     assert {d["ics"]["sensor"]["mode"] for d in sensor} == {"learn"}
+    assert sensor[-1]["ics"]["sensor"]["learning"]["edges"] == len(final.doc["edges"])
     assert sum(d["event"]["dataset"] in ("otsec.modbus", "otsec.s7comm", "otsec.dnp3")
                for d in written) > 1000  # fmt: skip
     spool = Spool(tmp_path / "spool", max_bytes=1 << 30)

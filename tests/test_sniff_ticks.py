@@ -9,6 +9,7 @@ import argparse
 import shutil
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +229,31 @@ def test_sighup_without_baseline_or_rules_says_so(capsys: pytest.CaptureFixture[
     live.on_hangup(1, None)
     live._tick(live.started + 1)
     assert "SIGHUP ignored: nothing to reload" in capsys.readouterr().err
+
+
+def test_a_learning_sensor_reports_its_progress() -> None:
+    monitor = Monitor(learn=True)
+    with open_capture(str(REPO / "pcaps" / "plant_normal.pcap")) as reader:
+        monitor.run(reader)
+    monitor.close()
+    docs: list[dict[str, Any]] = []
+    live, capture = _live(monitor, docs, learn_for=14 * 86400.0, status_every=10.0)
+    capture.packets = 12300
+    live._tick(live.started + 10)
+    (status,) = docs
+    learning = status["ics"]["sensor"]["learning"]
+    edges = monitor.baseline_doc()["edges"]  # what the baseline file will hold
+    assert learning["edges"] == len(edges) == 23
+    assert learning["newest_edge"] == max(e["first_seen"] for e in edges)
+    ends = datetime.fromisoformat(learning["ends"]).timestamp()
+    assert abs(ends - (time.time() + 14 * 86400)) < 60
+    newest = learning["newest_edge"]
+    assert f"learning: 23 edges, the newest first seen {newest}" in status["message"]
+    assert status["ics"]["sensor"]["mode"] == "learn"
+
+
+def test_a_monitoring_sensor_has_no_learning_progress() -> None:
+    docs: list[dict[str, Any]] = []
+    live, _ = _live(Monitor(), docs, status_every=10.0)
+    live._tick(live.started + 10)
+    assert "learning" not in docs[0]["ics"]["sensor"] and "learning" not in docs[0]["message"]

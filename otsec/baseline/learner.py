@@ -14,6 +14,7 @@ without a conduit is not learned, and is listed as a violation.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from otsec.baseline.zones import ZonePolicy
@@ -169,19 +170,22 @@ class Learner:
         if op == "read":
             edge.cadence.add((fc, rec.address), ts)
 
-    def edge_docs(self, assets: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The learned edges as documents, sorted; IT edges only when one end is an ICS
-        asset (spoke an industrial protocol here, or has an industrial role in
-        ``assets``). :func:`otsec.baseline.store.to_graph` makes the graph of them."""
+    def kept(self, roles: Iterable[tuple[str, Iterable[str]]]) -> list[EdgeStats]:
+        """The edges a baseline keeps: IT edges only when one end is an ICS asset (spoke an
+        industrial protocol here, or has an industrial role in ``roles``: (ip, roles) of
+        the inventory's assets)."""
         ics = set(self.ics_assets)
-        for doc in assets:
-            if any(r in _ICS_ROLES for r in doc.get("roles", ())):
-                ics.add(doc["ip"])
-        return [
-            self.edges[key].to_doc()
-            for key in sorted(self.edges, key=lambda k: (ip_key(k[0]), ip_key(k[1]), k[2], k[3]))
-            if key[0] in ics or key[1] in ics
-        ]
+        for ip, asset_roles in roles:
+            if any(r in _ICS_ROLES for r in asset_roles):
+                ics.add(ip)
+        return [e for k, e in self.edges.items() if k[0] in ics or k[1] in ics]
+
+    def edge_docs(self, assets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The kept edges as documents, sorted (``assets``: the inventory's asset
+        documents). :func:`otsec.baseline.store.to_graph` makes the graph of them."""
+        kept = self.kept((doc["ip"], doc.get("roles", ())) for doc in assets)
+        kept.sort(key=lambda e: (ip_key(e.client), ip_key(e.server), e.transport, e.port))
+        return [e.to_doc() for e in kept]
 
 
 #: Inventory roles of assets that speak an industrial protocol.
