@@ -102,12 +102,12 @@ def _parser() -> argparse.ArgumentParser:
         "sniff", help="monitor a network interface (a mirror/SPAN port)",
         description="Capture live traffic and run the same pipeline as replay: monitor with "
         "--baseline, or learn a baseline with --learn DURATION -o FILE (saved at checkpoints "
-        "and at the end; no alerts while learning, but the events, inventory and sensor "
-        "documents go out). A kernel (BPF) filter passes only what the monitor needs; SIGINT "
-        "or SIGTERM stop cleanly, a second one exits at once; SIGHUP reloads the baseline "
-        "and the Sigma rule files (the rest of the configuration needs a restart). Needs "
-        "CAP_NET_RAW. The [capture] section of --config gives the defaults of -i, "
-        "--baseline, --bpf, --backend and --user.",
+        "and at the end; while learning only zone violations are alerts, and the events, "
+        "inventory and sensor documents go out). A kernel (BPF) filter passes only what the "
+        "monitor needs; SIGINT or SIGTERM stop cleanly, a second one exits at once; SIGHUP "
+        "reloads the baseline and the Sigma rule files (the rest of the configuration needs "
+        "a restart). Needs CAP_NET_RAW. The [capture] section of --config gives the defaults "
+        "of -i, --baseline, --bpf, --backend and --user.",
     )  # fmt: skip
     sniff.add_argument(
         "-i", "--interface", metavar="IFACE",
@@ -357,8 +357,9 @@ class _Session:
     ``cleanup`` releases what the caller opened before (capture files, a live socket) when
     opening fails; ``interface`` is the live capture's (``observer.ingress``); a live
     capture ``append``s to its files, so that a restarted sensor keeps what it wrote.
-    ``learn``: a sensor learning a baseline raises no alerts (no alerts file, no Sigma
-    rules), but its events, inventory and sensor documents go out as when monitoring."""
+    ``learn``: a sensor learning a baseline runs no Sigma rules and raises only zone
+    violations (with zones configured; an alerts file only when one is named); its events,
+    inventory and sensor documents go out as when monitoring."""
 
     def __init__(
         self, args: argparse.Namespace, settings: config.Settings, base: Baseline | None,
@@ -384,7 +385,7 @@ class _Session:
             if events_path:
                 self.events = _open_sink(events_path, "events", self.sinks, limits=limits,
                                          append=append)  # fmt: skip
-            if not learn and (alerts_path or base is not None):
+            if alerts_path or base is not None:
                 self.alerts = _open_sink(alerts_path or DEFAULT_ALERTS, "alerts", self.sinks,
                                          create_dir=not alerts_path, limits=limits,
                                          append=append)  # fmt: skip
@@ -775,9 +776,9 @@ def _sniff(args: argparse.Namespace, out: Console, err: Console) -> int:
         raise UsageError("--learn needs -o FILE: the baseline to write")
     if args.output and not learning:
         raise UsageError("-o is the baseline --learn writes")
-    if learning and (args.alerts or args.rules):
-        raise UsageError(f"{'--alerts' if args.alerts else '--rules'}: learning raises no "
-                         "alerts (the rules run when monitoring with --baseline)")  # fmt: skip
+    if learning and args.rules:
+        raise UsageError("--rules: Sigma rules run when monitoring with --baseline, not "
+                         "while learning")  # fmt: skip
     if args.dashboard and args.json:
         raise UsageError("--dashboard and --json both want the terminal; pick one")
     learn_for = _duration(args.learn, "--learn") if learning else None

@@ -85,13 +85,28 @@ def test_sniff_raises_the_alerts_of_the_file(
     assert _rules(live) == _rules(offline) and _rules(live)
 
 
+#: Zones that refuse the plant's DNP3 from the front end to the three RTUs.
+ZONES = """
+[zones.control]
+networks = ["10.20.1.96/27"]
+[zones.supervisory]
+networks = ["10.20.1.0/26"]
+[[conduits]]
+from = "supervisory"
+to = "control"
+protocols = ["modbus", "s7comm"]
+"""
+
+
 def test_sigterm_while_learning_leaves_a_valid_checkpoint(veth: VethPair, tmp_path: Path) -> None:
     """A learning sensor also tells the SIEM it is alive (sensor documents, the fleet
-    inventory) and writes its events, though it raises no alerts."""
-    out, events = tmp_path / "learned.json", tmp_path / "events.jsonl"
+    inventory) and writes its events; its only alerts are zone violations."""
+    out, events, alerts = (tmp_path / n for n in ("learned.json", "events.jsonl", "a.jsonl"))
+    conf = _spool_conf(tmp_path)
+    conf.write_text(conf.read_text() + ZONES)
     proc = _start(veth, "--learn", "1h", "-o", str(out), "--checkpoint", "1s", "--json",
-                  "--events", str(events), "--es-url", "http://127.0.0.1:9",
-                  "--config", str(_spool_conf(tmp_path)))  # fmt: skip
+                  "--events", str(events), "--alerts", str(alerts),
+                  "--es-url", "http://127.0.0.1:9", "--config", str(conf))  # fmt: skip
     _send(veth, NORMAL)
     time.sleep(1.5)
     checkpoint = store.load(out)  # written while the capture runs
@@ -102,7 +117,10 @@ def test_sigterm_while_learning_leaves_a_valid_checkpoint(veth: VethPair, tmp_pa
     assert len(final.doc["edges"]) >= len(checkpoint.doc["edges"])
     result = json.loads(stdout)
     assert result["baseline"]["edges"] == len(final.doc["edges"])
-    assert result["alerts"]["total"] == 0
+    assert result["alerts"]["total"] == 3
+    assert _rules(alerts) == Counter(("otsec.policy.zone_violation", "10.20.1.40", f"10.20.1.{n}")
+                                     for n in (121, 122, 123))  # fmt: skip
+    assert len(final.doc["violations"]) == 3  # and not learned
     assert result["outputs"]["elasticsearch"]["spooled"] > 0  # unreachable: all kept
 
     written = [json.loads(line) for line in events.read_text().splitlines()]
@@ -117,8 +135,9 @@ def test_sigterm_while_learning_leaves_a_valid_checkpoint(veth: VethPair, tmp_pa
     spool.close()
     sent = Counter(r["index"] for r in records)
     assert sent["logs-otsec.sensor-default"] == 2  # events stay local without --es-events
+    assert sent["logs-otsec.alert-default"] == 3
     assert sent["otsec-assets-default"] == len(final.doc["assets"])  # the inventory, once
-    assert set(sent) == {"logs-otsec.sensor-default", "otsec-assets-default"}
+    assert len(sent) == 3
 
 
 def test_a_second_signal_exits_at_once(veth: VethPair, tmp_path: Path) -> None:
