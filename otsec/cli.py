@@ -617,7 +617,7 @@ class _Live:
             self.sensor("capture-drops", text, "medium", dropped_new=more)
         if now >= self.next_checkpoint:
             self.next_checkpoint = now + (self.checkpoint or 0)
-            _write_json(self.output or "", self.monitor.baseline_doc(), "baseline checkpoint")
+            self.save_checkpoint()
         if now >= self.next_status:
             self.next_status = now + self.status_every
             self.status(now)
@@ -630,22 +630,29 @@ class _Live:
         if self.dashboard is not None:
             self.dashboard.tick(now)
 
-    def counters(self) -> dict[str, Any]:
-        """``ics.sensor`` of a sensor document, and the capture part of the summary."""
-        capture, monitor = self.capture, self.monitor
+    def save_checkpoint(self) -> None:
+        _write_json(self.output or "", self.monitor.baseline_doc(), "baseline checkpoint")
+
+    def capture_counters(self) -> dict[str, Any]:
+        """``ics.sensor.capture`` of a sensor document, and the capture part of the summary."""
+        capture = self.capture
         stats = capture.stats()
+        return {
+            "interface": capture.interface, "backend": capture.backend,
+            "filter": capture.filter, "received": stats.received,
+            "dropped_kernel": stats.dropped_kernel, "dropped_interface": stats.dropped_interface,
+        }  # fmt: skip
+
+    def counters(self) -> dict[str, Any]:
+        """``ics.sensor`` of a sensor document."""
+        monitor = self.monitor
         base = monitor.baseline
         return {
             "mode": "learn" if monitor.learner is not None else "monitor",
             "baseline": base.path if base is not None else None,
             "uptime": round(time.monotonic() - self.started, 3),
-            "capture": {
-                "interface": capture.interface, "backend": capture.backend,
-                "filter": capture.filter, "received": stats.received,
-                "dropped_kernel": stats.dropped_kernel,
-                "dropped_interface": stats.dropped_interface,
-            },
-            "packets": capture.packets,
+            "capture": self.capture_counters(),
+            "packets": self.capture.packets,
             "flows": len(monitor.pipeline.flows),
             "assets": len(monitor.inventory.assets),
             "alerts": sum(monitor.alert_counts.values()),
@@ -668,11 +675,15 @@ class _Live:
             out["ends"] = isotime(self.started_wall + self.learn_for)
         return out
 
-    def sensor(self, action: str, message: str, severity: str = "low", **extra: Any) -> None:
-        """A sensor document to the SIEM outputs and the events file (when there are)."""
+    def sensor(
+        self, action: str, message: str, severity: str = "low",
+        counters: dict[str, Any] | None = None, **extra: Any,
+    ) -> None:  # fmt: skip
+        """A sensor document to the SIEM outputs and the events file (when there are);
+        ``counters``: :meth:`counters`, when the caller has them already."""
         if self.sensor_out is None:
             return
-        counters = self.counters()
+        counters = dict(counters) if counters is not None else self.counters()
         capture = {k: v for k, v in {**counters.pop("capture"), **extra}.items() if v is not None}
         sensor = {k: v for k, v in counters.items() if v is not None}
         sensor["capture"] = capture
@@ -685,12 +696,13 @@ class _Live:
         rate = (self.capture.packets - self.status_packets) / seconds
         self.status_packets, self.status_at = self.capture.packets, now
         text = f"capturing on {self.capture.interface}: {rate:,.0f} packets/s"
-        learning = self.learning()
+        counters = self.counters()
+        learning = counters["learning"]
         if learning is not None:
             text += f"; learning: {learning['edges']} edges"
             if "newest_edge" in learning:
                 text += f", the newest first seen {learning['newest_edge']}"
-        self.sensor("status", text, packets_per_second=round(rate, 1))
+        self.sensor("status", text, counters=counters, packets_per_second=round(rate, 1))
         if self.remote is not None:
             self.remote.assets(self.monitor.inventory_doc())
 
@@ -698,7 +710,7 @@ class _Live:
         """SIGHUP: read the baseline file and the Sigma rules again; a bad file keeps what
         is in force. While learning: save a checkpoint now."""
         if self.monitor.learner is not None:
-            _write_json(self.output or "", self.monitor.baseline_doc(), "baseline checkpoint")
+            self.save_checkpoint()
             _say(f"SIGHUP: baseline checkpoint written to {self.output}")
             return
         current = self.monitor.baseline
@@ -843,7 +855,7 @@ def _sniff(args: argparse.Namespace, out: Console, err: Console) -> int:
         capture.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        counters = live.counters()["capture"]
+        counters = live.capture_counters()
         live.sensor("capture-stopped", f"capture stopped on {interface}: "
                     f"{counters['received']} packets received, "
                     f"{counters['dropped_kernel']} dropped by the kernel")  # fmt: skip
@@ -851,7 +863,7 @@ def _sniff(args: argparse.Namespace, out: Console, err: Console) -> int:
         for sink in session.sinks:
             sink.close()
     result = summary.build(monitor.pipeline)
-    result["capture"] = {**live.counters()["capture"],
+    result["capture"] = {**live.capture_counters(),
                          "seconds": round(time.monotonic() - live.started, 3)}  # fmt: skip
     doc = None
     if learning:
